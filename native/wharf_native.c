@@ -1,0 +1,261 @@
+/*
+ * The few syscalls Node lacks: mount(2), umount2(2), and connecting to a SOCK_SEQPACKET unix
+ * socket (conmon's attach socket). Nothing else belongs here.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <node_api.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define CHECK(call)                                                        \
+  do {                                                                     \
+    if ((call) != napi_ok) {                                               \
+      napi_throw_error(env, NULL, "wharf_native: N-API call failed");      \
+      return NULL;                                                         \
+    }                                                                      \
+  } while (0)
+
+static char *get_string(napi_env env, napi_value value) {
+  napi_valuetype type;
+  if (napi_typeof(env, value, &type) != napi_ok) return NULL;
+  if (type == napi_null || type == napi_undefined) return NULL;
+  size_t len = 0;
+  if (napi_get_value_string_utf8(env, value, NULL, 0, &len) != napi_ok) return NULL;
+  char *buf = malloc(len + 1);
+  if (buf == NULL) return NULL;
+  napi_get_value_string_utf8(env, value, buf, len + 1, &len);
+  return buf;
+}
+
+static napi_value throw_errno(napi_env env, const char *what, const char *path, int err) {
+  char msg[4096];
+  snprintf(msg, sizeof msg, "%s %s: %s", what, path ? path : "", strerror(err));
+  napi_value message, code, error, errnum;
+  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &message);
+  napi_create_string_utf8(env, "ESYSCALL", NAPI_AUTO_LENGTH, &code);
+  napi_create_error(env, code, message, &error);
+  napi_create_int32(env, err, &errnum);
+  napi_set_named_property(env, error, "errno", errnum);
+  napi_throw(env, error);
+  return NULL;
+}
+
+/* mount(source, target, fstype, flags, data) */
+static napi_value js_mount(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 5) {
+    napi_throw_type_error(env, NULL, "mount(source, target, fstype, flags, data)");
+    return NULL;
+  }
+  char *source = get_string(env, argv[0]);
+  char *target = get_string(env, argv[1]);
+  char *fstype = get_string(env, argv[2]);
+  double flags = 0;
+  napi_get_value_double(env, argv[3], &flags);
+  char *data = get_string(env, argv[4]);
+  int rc = mount(source, target, fstype, (unsigned long)flags, data);
+  int err = errno;
+  napi_value result = NULL;
+  if (rc != 0) throw_errno(env, "mount", target, err);
+  free(source);
+  free(target);
+  free(fstype);
+  free(data);
+  return result;
+}
+
+/* umount2(target, flags) */
+static napi_value js_umount2(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char *target = get_string(env, argv[0]);
+  int32_t flags = 0;
+  if (argc > 1) napi_get_value_int32(env, argv[1], &flags);
+  int rc = umount2(target, flags);
+  int err = errno;
+  if (rc != 0) throw_errno(env, "umount2", target, err);
+  free(target);
+  return NULL;
+}
+
+/* seqpacketConnect(path) -> fd (blocking socket, close-on-exec) */
+static napi_value js_seqpacket_connect(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char *path = get_string(env, argv[0]);
+  if (path == NULL) {
+    napi_throw_type_error(env, NULL, "seqpacketConnect(path)");
+    return NULL;
+  }
+  struct sockaddr_un addr;
+  memset(&addr, 0, sizeof addr);
+  addr.sun_family = AF_UNIX;
+  if (strlen(path) >= sizeof addr.sun_path) {
+    free(path);
+    return throw_errno(env, "connect", "(path too long)", ENAMETOOLONG);
+  }
+  strcpy(addr.sun_path, path);
+  int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    int err = errno;
+    free(path);
+    return throw_errno(env, "socket", NULL, err);
+  }
+  if (connect(fd, (struct sockaddr *)&addr, sizeof addr) != 0) {
+    int err = errno;
+    close(fd);
+    napi_value r = throw_errno(env, "connect", path, err);
+    free(path);
+    return r;
+  }
+  free(path);
+  napi_value result;
+  CHECK(napi_create_int32(env, fd, &result));
+  return result;
+}
+
+/* shutdownWrite(fd): half-close, so conmon sees EOF on the container's stdin. */
+static napi_value js_shutdown_write(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd = -1;
+  napi_get_value_int32(env, argv[0], &fd);
+  if (shutdown(fd, SHUT_WR) != 0) return throw_errno(env, "shutdown", NULL, errno);
+  return NULL;
+}
+
+/* mknod(path, mode, major, minor): overlay whiteouts are 0:0 character devices. */
+static napi_value js_mknod(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char *path = get_string(env, argv[0]);
+  uint32_t mode = 0, major_n = 0, minor_n = 0;
+  napi_get_value_uint32(env, argv[1], &mode);
+  napi_get_value_uint32(env, argv[2], &major_n);
+  napi_get_value_uint32(env, argv[3], &minor_n);
+  int rc = mknod(path, (mode_t)mode, makedev(major_n, minor_n));
+  int err = errno;
+  if (rc != 0) throw_errno(env, "mknod", path, err);
+  free(path);
+  return NULL;
+}
+
+/* lsetxattr(path, name, valueBuffer): never follows a symlink. */
+static napi_value js_lsetxattr(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char *path = get_string(env, argv[0]);
+  char *name = get_string(env, argv[1]);
+  void *data = NULL;
+  size_t len = 0;
+  CHECK(napi_get_buffer_info(env, argv[2], &data, &len));
+  int rc = lsetxattr(path, name, data, len, 0);
+  int err = errno;
+  if (rc != 0) throw_errno(env, "lsetxattr", path, err);
+  free(path);
+  free(name);
+  return NULL;
+}
+
+/* lgetxattr(path, name) -> Buffer | null when the attribute is absent. */
+static napi_value js_lgetxattr(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char *path = get_string(env, argv[0]);
+  char *name = get_string(env, argv[1]);
+  char buf[65536];
+  ssize_t n = lgetxattr(path, name, buf, sizeof buf);
+  int err = errno;
+  napi_value result = NULL;
+  if (n < 0) {
+    if (err == ENODATA || err == ENOTSUP) {
+      napi_get_null(env, &result);
+    } else {
+      throw_errno(env, "lgetxattr", path, err);
+    }
+  } else {
+    void *out = NULL;
+    napi_create_buffer_copy(env, (size_t)n, buf, &out, &result);
+  }
+  free(path);
+  free(name);
+  return result;
+}
+
+/* llistxattr(path) -> string[] */
+static napi_value js_llistxattr(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char *path = get_string(env, argv[0]);
+  char buf[65536];
+  ssize_t n = llistxattr(path, buf, sizeof buf);
+  int err = errno;
+  napi_value result = NULL;
+  if (n < 0) {
+    if (err == ENOTSUP) {
+      napi_create_array(env, &result);
+    } else {
+      throw_errno(env, "llistxattr", path, err);
+    }
+  } else {
+    napi_create_array(env, &result);
+    uint32_t i = 0;
+    for (ssize_t off = 0; off < n;) {
+      size_t l = strlen(buf + off);
+      napi_value name;
+      napi_create_string_utf8(env, buf + off, l, &name);
+      napi_set_element(env, result, i++, name);
+      off += (ssize_t)l + 1;
+    }
+  }
+  free(path);
+  return result;
+}
+
+/* shutdownReadWrite(fd): wakes a read blocked on the socket in another thread (it returns 0),
+ * so a reader on the libuv threadpool can be stopped before its fd is closed. */
+static napi_value js_shutdown_read_write(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd = -1;
+  napi_get_value_int32(env, argv[0], &fd);
+  if (shutdown(fd, SHUT_RDWR) != 0) return throw_errno(env, "shutdown", NULL, errno);
+  return NULL;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"mount", NULL, js_mount, NULL, NULL, NULL, napi_default, NULL},
+      {"umount2", NULL, js_umount2, NULL, NULL, NULL, napi_default, NULL},
+      {"seqpacketConnect", NULL, js_seqpacket_connect, NULL, NULL, NULL, napi_default, NULL},
+      {"shutdownWrite", NULL, js_shutdown_write, NULL, NULL, NULL, napi_default, NULL},
+      {"shutdownReadWrite", NULL, js_shutdown_read_write, NULL, NULL, NULL, napi_default, NULL},
+      {"mknod", NULL, js_mknod, NULL, NULL, NULL, napi_default, NULL},
+      {"lsetxattr", NULL, js_lsetxattr, NULL, NULL, NULL, napi_default, NULL},
+      {"lgetxattr", NULL, js_lgetxattr, NULL, NULL, NULL, napi_default, NULL},
+      {"llistxattr", NULL, js_llistxattr, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

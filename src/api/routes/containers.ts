@@ -1,0 +1,272 @@
+import type { ServerResponse } from "node:http";
+import type { Duplex, Readable } from "node:stream";
+import type { ContainerService, WaitCondition } from "../../engine/containers/container-service";
+import { createContainerSchema } from "../../engine/containers/create-request";
+import { filterContainers, inspectView, summaryView } from "../../engine/containers/views";
+import type { ContainerRootfs, ImageProvider } from "../../engine/images/types";
+import { InvalidParameterError, errorMessage } from "../../lib/errors";
+import { STDERR, STDOUT, frame } from "../../lib/stdcopy";
+import { readLog } from "../../runtime/logfile";
+import type { AttachStreams } from "../../runtime/types";
+import { type Router, boolParam, filtersParam, intParam, readJson, sendEmpty, sendJson } from "../router";
+import { writeUpgradeHeaders } from "../server";
+import { versionAtLeast } from "../version";
+
+export interface ContainerRouteDeps {
+  containers: ContainerService;
+  images: ImageProvider;
+  rootfs: ContainerRootfs;
+}
+
+/** RFC 3339 with nine fractional digits and "Z", as Docker prints log timestamps. */
+export function dockerTimestamp(time: string): string {
+  const ms = Date.parse(time);
+  if (Number.isNaN(ms)) return time;
+  const frac = /\.(\d+)/.exec(time)?.[1] ?? "";
+  const iso = new Date(ms).toISOString().slice(0, 19);
+  return `${iso}.${(frac + "000000000").slice(0, 9)}Z`;
+}
+
+function streamContentType(tty: boolean, apiVersion: string): string {
+  if (tty) return "application/vnd.docker.raw-stream";
+  return versionAtLeast(apiVersion, "1.42") ? "application/vnd.docker.multiplexed-stream" : "application/vnd.docker.raw-stream";
+}
+
+/** Unix seconds ("1700000000.123") from a since/until query value; 0 = unset. */
+function unixSeconds(query: URLSearchParams, name: string): number | undefined {
+  const raw = query.get(name);
+  if (raw === null || raw === "" || raw === "0") return undefined;
+  const n = Number(raw);
+  if (!Number.isFinite(n)) throw new InvalidParameterError(`invalid value for "${name}": ${raw}`);
+  return n;
+}
+
+function labelFilterMatches(labels: Record<string, string>, filter: string): boolean {
+  const eq = filter.indexOf("=");
+  if (eq < 0) return filter in labels;
+  return labels[filter.slice(0, eq)] === filter.slice(eq + 1);
+}
+
+export function registerContainerRoutes(router: Router, deps: ContainerRouteDeps): void {
+  const { containers } = deps;
+
+  router.post("/containers/create", async ({ req, res, query }) => {
+    const body = await readJson(req, createContainerSchema);
+    const result = await containers.create(body, query.get("name") ?? undefined);
+    sendJson(res, 201, result);
+  });
+
+  router.get("/containers/json", async ({ res, query }) => {
+    const all = boolParam(query, "all");
+    const limit = intParam(query, "limit", -1) ?? -1;
+    const filters = filtersParam(query);
+    let records = containers.list();
+    if (!all && limit <= 0) records = records.filter((c) => c.State.Running);
+    records = filterContainers(records, filters, {
+      imageId: (ref) => {
+        try {
+          return deps.images.resolve(ref).id;
+        } catch {
+          return undefined;
+        }
+      },
+      container: (ref) => containers.get(ref),
+    });
+    records.sort((a, b) => Date.parse(b.Created) - Date.parse(a.Created));
+    if (limit > 0) records = records.slice(0, limit);
+    const now = Date.now();
+    sendJson(res, 200, records.map((r) => summaryView(r, now)));
+  });
+
+  router.post("/containers/prune", async ({ res, query }) => {
+    const filters = filtersParam(query);
+    const deleted: string[] = [];
+    for (const record of containers.list()) {
+      if (record.State.Running) continue;
+      if (!(filters.get("label") ?? []).every((l) => labelFilterMatches(record.Config.Labels ?? {}, l))) continue;
+      await containers.remove(record.Id, { force: false });
+      deleted.push(record.Id);
+    }
+    sendJson(res, 200, { ContainersDeleted: deleted.length ? deleted : null, SpaceReclaimed: 0 });
+  });
+
+  router.get("/containers/:id/json", async ({ res, params }) => {
+    const record = containers.get(params.id);
+    const merged = deps.rootfs.mergedPath(record.Id);
+    const base = merged.replace(/\/merged$/, "");
+    let lowerDirs: string[] = [];
+    try {
+      lowerDirs = deps.images.layerDirs(deps.images.resolve(record.Image));
+    } catch {
+      // The image may have been force-removed; inspect still answers.
+    }
+    sendJson(
+      res,
+      200,
+      inspectView(record, {
+        LowerDir: lowerDirs.slice().reverse().join(":"),
+        MergedDir: merged,
+        UpperDir: `${base}/upper`,
+        WorkDir: `${base}/work`,
+      }),
+    );
+  });
+
+  router.post("/containers/:id/start", async ({ res, params }) => {
+    await containers.start(params.id);
+    sendEmpty(res, 204);
+  });
+
+  router.post("/containers/:id/stop", async ({ res, params, query }) => {
+    await containers.stop(params.id, { timeoutSeconds: intParam(query, "t"), signal: query.get("signal") || undefined });
+    sendEmpty(res, 204);
+  });
+
+  router.post("/containers/:id/restart", async ({ res, params, query }) => {
+    await containers.restart(params.id, { timeoutSeconds: intParam(query, "t"), signal: query.get("signal") || undefined });
+    sendEmpty(res, 204);
+  });
+
+  router.post("/containers/:id/kill", async ({ res, params, query }) => {
+    await containers.kill(params.id, query.get("signal") || undefined);
+    sendEmpty(res, 204);
+  });
+
+  router.post("/containers/:id/rename", async ({ res, params, query }) => {
+    await containers.rename(params.id, query.get("name") ?? "");
+    sendEmpty(res, 204);
+  });
+
+  router.delete("/containers/:id", async ({ res, params, query }) => {
+    await containers.remove(params.id, { force: boolParam(query, "force") });
+    sendEmpty(res, 204);
+  });
+
+  router.post("/containers/:id/wait", async ({ req, res, params, query }) => {
+    const condition = (query.get("condition") || "not-running") as WaitCondition;
+    if (!["not-running", "next-exit", "removed"].includes(condition)) {
+      throw new InvalidParameterError(`invalid condition: "${condition}"`);
+    }
+    const record = containers.get(params.id);
+    const exited = containers.waitFor(record.Id, condition);
+    // Headers go out only after the waiter is registered: the docker CLI starts the
+    // container as soon as it sees them, and a fast exit must not be missed.
+    res.writeHead(200, { "Content-Type": "application/json" });
+    res.flushHeaders();
+    let clientGone = false;
+    req.socket.once("close", () => (clientGone = true));
+    const code = await exited;
+    if (!clientGone) res.end(JSON.stringify({ StatusCode: code, Error: null }) + "\n");
+  });
+
+  router.post("/containers/:id/resize", async ({ res, params, query }) => {
+    containers.get(params.id);
+    intParam(query, "h");
+    intParam(query, "w");
+    // Terminal resizing arrives with the interactive-container issue; for a non-TTY container Docker ignores it too.
+    sendEmpty(res, 200);
+  });
+
+  router.get("/containers/:id/logs", async ({ req, res, params, query, apiVersion }) => {
+    const record = containers.get(params.id);
+    const stdout = boolParam(query, "stdout");
+    const stderr = boolParam(query, "stderr");
+    if (!stdout && !stderr) throw new InvalidParameterError("You must choose at least one stream");
+    const follow = boolParam(query, "follow");
+    const timestamps = boolParam(query, "timestamps");
+    const tailRaw = query.get("tail");
+    const tail = !tailRaw || tailRaw === "all" ? -1 : Number(tailRaw);
+    if (!Number.isInteger(tail)) throw new InvalidParameterError(`invalid value for "tail": ${tailRaw}`);
+    const since = unixSeconds(query, "since");
+    const until = unixSeconds(query, "until");
+    const tty = record.Config.Tty;
+    const abort = new AbortController();
+    req.socket.once("close", () => abort.abort());
+    const following = follow && record.State.Running;
+    const stopWhen = following ? containers.waitFor(record.Id, "not-running").then(() => undefined) : undefined;
+    res.writeHead(200, { "Content-Type": streamContentType(tty, apiVersion) });
+    res.flushHeaders();
+    try {
+      for await (const entry of readLog(record.LogPath, { follow: following, since, until, tail, stdout, stderr, signal: abort.signal, stopWhen })) {
+        const payload = timestamps ? Buffer.concat([Buffer.from(dockerTimestamp(entry.time) + " "), entry.data]) : entry.data;
+        const chunk = tty ? payload : frame(entry.stream === "stderr" ? STDERR : STDOUT, payload);
+        if (!res.write(chunk)) await new Promise((resolve) => res.once("drain", resolve));
+      }
+    } catch (err) {
+      if (!abort.signal.aborted) throw err;
+    }
+    res.end();
+  });
+
+  router.post(
+    "/containers/:id/attach",
+    async ({ res, params, query, apiVersion }) => {
+      // Without an Upgrade header (e.g. dockerode without hijack): output only, over the response.
+      const record = containers.get(params.id);
+      const streams = await containers.attach(record.Id, { stdin: false });
+      res.writeHead(200, { "Content-Type": streamContentType(record.Config.Tty, apiVersion) });
+      res.once("close", () => streams.close());
+      pumpOutput(streams, res, { tty: record.Config.Tty, stdout: boolParam(query, "stdout"), stderr: boolParam(query, "stderr") }, () => res.end());
+    },
+    async ({ params, query, apiVersion }, socket, head) => {
+      const record = containers.get(params.id);
+      const tty = record.Config.Tty;
+      writeUpgradeHeaders(socket, streamContentType(tty, apiVersion));
+      let clientClosed = false;
+      socket.once("close", () => {
+        clientClosed = true;
+        if (!containers.get(record.Id).State.Running) containers.cancelPendingAttach(record.Id);
+      });
+      let streams: AttachStreams;
+      try {
+        streams = await containers.attach(record.Id, { stdin: boolParam(query, "stdin") });
+      } catch (err) {
+        // The start failed (its error goes to the start request) or the client left first.
+        socket.end();
+        if (!clientClosed) deps.containers.events.emit("attach-failed", { id: record.Id, error: errorMessage(err) });
+        return;
+      }
+      if (clientClosed) {
+        streams.close();
+        return;
+      }
+      const stdin = streams.stdin;
+      if (stdin) {
+        if (head.length) stdin.write(head);
+        socket.on("data", (chunk: Buffer) => stdin.write(chunk));
+        socket.once("end", () => stdin.end());
+      } else {
+        socket.resume();
+      }
+      socket.once("close", () => streams.close());
+      pumpOutput(streams, socket, { tty, stdout: boolParam(query, "stdout"), stderr: boolParam(query, "stderr") }, () => socket.end());
+    },
+  );
+}
+
+/** Copies container output to the client, framed unless TTY; calls `done` when both streams end. */
+function pumpOutput(
+  streams: AttachStreams,
+  sink: Duplex | ServerResponse,
+  opts: { tty: boolean; stdout: boolean; stderr: boolean },
+  done: () => void,
+): void {
+  let open = 2;
+  const finish = (): void => {
+    if (--open === 0) done();
+  };
+  const pipe = (source: Readable, streamType: number, wanted: boolean): void => {
+    source.on("data", (chunk: Buffer) => {
+      if (!wanted) return;
+      const ok = sink.write(opts.tty ? chunk : frame(streamType, chunk));
+      if (!ok) {
+        source.pause();
+        sink.once("drain", () => source.resume());
+      }
+    });
+    source.once("end", finish);
+    source.once("error", finish);
+  };
+  pipe(streams.stdout, STDOUT, opts.stdout);
+  pipe(streams.stderr, STDERR, opts.stderr);
+}

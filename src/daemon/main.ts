@@ -1,0 +1,165 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import pino from "pino";
+import { registerContainerRoutes } from "../api/routes/containers";
+import { registerImageRoutes } from "../api/routes/images";
+import { registerSystemRoutes } from "../api/routes/system";
+import { Router } from "../api/router";
+import { ApiServer } from "../api/server";
+import { ContainerService } from "../engine/containers/container-service";
+import { ContainerStore } from "../engine/containers/container-store";
+import { ImageService } from "../engine/images/image-service";
+import { ConmonRuntime } from "../runtime/conmon-runtime";
+import { detectRuntime, findConmon, findInitBinary } from "../runtime/detect";
+import { resolveUser } from "../runtime/user";
+import { ContentStore } from "../store/content";
+import { Metadata } from "../store/metadata";
+import { SnapshotStore } from "../store/snapshots";
+import { lockDataRoot } from "./data-root-lock";
+import { type DaemonOptions, parseDaemonOptions } from "./options";
+
+export const VERSION = "0.1.0";
+
+function groupId(name: string): number | undefined {
+  try {
+    const line = fs.readFileSync("/etc/group", "utf8").split("\n").find((l) => l.split(":")[0] === name);
+    return line ? Number(line.split(":")[2]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function cgroupVersion(): "1" | "2" {
+  try {
+    return fs.existsSync("/sys/fs/cgroup/cgroup.controllers") ? "2" : "1";
+  } catch {
+    return "1";
+  }
+}
+
+/** Wires the layers together: the only place that knows every constructor. */
+export async function startDaemon(opts: DaemonOptions): Promise<{ shutdown(): Promise<void> }> {
+  if (process.getuid && process.getuid() !== 0) {
+    throw new Error("wharfd must run as root (rootless mode is not available yet)");
+  }
+  const log = pino({ level: opts.logLevel, base: { pid: process.pid } }, pino.destination(2));
+  fs.mkdirSync(opts.dataRoot, { recursive: true, mode: 0o710 });
+  fs.mkdirSync(opts.execRoot, { recursive: true, mode: 0o700 });
+  const unlock = lockDataRoot(opts.dataRoot);
+
+  const metadata = new Metadata(opts.dataRoot);
+  const content = new ContentStore(opts.dataRoot);
+  const snapshots = new SnapshotStore({ dataRoot: opts.dataRoot, metadata, content });
+  const runtimeChoice = detectRuntime(opts.runtime);
+  const runtime = new ConmonRuntime({
+    runtimePath: runtimeChoice.path,
+    runtimeName: runtimeChoice.name,
+    execRoot: opts.execRoot,
+    conmonPath: findConmon(),
+    logger: log,
+  });
+  const store = new ContainerStore(metadata);
+  let containers: ContainerService | undefined;
+  const images = new ImageService({
+    dataRoot: opts.dataRoot,
+    metadata,
+    content,
+    snapshots,
+    isImageInUse: (imageId) => containers?.containerUsingImage(imageId),
+    isImageInUseByRunning: (imageId) => containers?.containerUsingImage(imageId, { running: true }),
+  });
+  // Layers a crash left without an owner.
+  await images.gc();
+  // A static init: it runs inside images that have no libc (busybox).
+  const initPath = findInitBinary() ?? undefined;
+  containers = new ContainerService({
+    dataRoot: opts.dataRoot,
+    execRoot: opts.execRoot,
+    store,
+    images,
+    rootfs: snapshots,
+    runtime,
+    limits: { ncpu: os.cpus().length, runtimes: [runtimeChoice.name], networks: [] },
+    defaultRuntime: runtimeChoice.name,
+    cgroupParent: opts.cgroupParent,
+    initPath,
+    resolveUser,
+    log,
+  });
+  await containers.reconcile();
+
+  const router = new Router();
+  const containerService = containers;
+  registerSystemRoutes(router, {
+    version: VERSION,
+    dataRoot: opts.dataRoot,
+    defaultRuntime: runtimeChoice.name,
+    runtimes: { [runtimeChoice.name]: { path: runtimeChoice.path } },
+    initBinary: initPath ? path.basename(initPath) : "",
+    cgroupVersion: cgroupVersion(),
+    containerCounts: () => {
+      const all = containerService.list();
+      const running = all.filter((c) => c.State.Running && !c.State.Paused).length;
+      const paused = all.filter((c) => c.State.Paused).length;
+      return { total: all.length, running, paused, stopped: all.length - running - paused };
+    },
+    imageCount: () => images.list({ all: true }).length,
+  });
+  registerContainerRoutes(router, { containers, images, rootfs: snapshots });
+  registerImageRoutes(router, images);
+
+  const server = new ApiServer(router, log);
+  const sockets: string[] = [];
+  for (const host of opts.hosts) {
+    if (host.startsWith("unix://")) {
+      const socketPath = host.slice("unix://".length);
+      fs.mkdirSync(path.dirname(socketPath), { recursive: true });
+      await server.listenUnix(socketPath, { gid: groupId(opts.group) });
+      sockets.push(socketPath);
+    } else {
+      throw new Error(`unsupported host ${host}: only unix sockets are served until TLS support lands`);
+    }
+  }
+  fs.writeFileSync(opts.pidfile, `${process.pid}\n`);
+  log.info({ hosts: opts.hosts, dataRoot: opts.dataRoot, runtime: runtimeChoice }, "wharfd is ready");
+
+  return {
+    async shutdown() {
+      // Containers keep running: they are conmon's, not ours.
+      await server.close();
+      for (const socketPath of sockets) fs.rmSync(socketPath, { force: true });
+      fs.rmSync(opts.pidfile, { force: true });
+      metadata.close();
+      unlock();
+      log.info("wharfd stopped");
+      log.flush();
+    },
+  };
+}
+
+export async function main(argv: string[]): Promise<void> {
+  let opts: DaemonOptions;
+  try {
+    opts = parseDaemonOptions(argv);
+  } catch (err) {
+    // commander already printed the usage error or the version/help text
+    const code = (err as { exitCode?: number }).exitCode ?? 1;
+    process.exit(code);
+  }
+  const daemon = await startDaemon(opts);
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    daemon.shutdown().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        process.stderr.write(`wharfd: shutdown failed: ${String(err)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+}

@@ -1,0 +1,46 @@
+import { Command, Option } from "commander";
+
+export interface DaemonOptions {
+  hosts: string[];
+  dataRoot: string;
+  execRoot: string;
+  /** Name or path of the default OCI runtime; "" = detect (crun where it works, else runc). */
+  runtime: string;
+  logLevel: "debug" | "info" | "warn" | "error" | "fatal";
+  pidfile: string;
+  group: string;
+  /** cgroup parent of every container (dockerd's --cgroup-parent). */
+  cgroupParent: string;
+}
+
+export const DEFAULT_SOCKET = "/run/wharf.sock";
+
+/** Parses wharfd's command line (dockerd's flag names where they exist). */
+export function parseDaemonOptions(argv: string[]): DaemonOptions {
+  const program = new Command("wharfd")
+    .description("the wharf container engine daemon (speaks the Docker Engine API)")
+    .option("-H, --host <address...>", "daemon socket(s) to listen on (unix:///path or tcp://host:port)", [])
+    .option("--data-root <dir>", "root directory of persistent wharf state", "/var/lib/wharf")
+    .option("--exec-root <dir>", "root directory for execution state files", "/run/wharf")
+    .option("--runtime <name>", "default OCI runtime for containers (runc, crun, or a path)", "")
+    .addOption(new Option("-l, --log-level <level>", "logging level").choices(["debug", "info", "warn", "error", "fatal"]).default("info"))
+    .option("-p, --pidfile <file>", "path to use for the daemon PID file")
+    .option("-G, --group <name>", "group for the unix socket", "wharf")
+    .option("--cgroup-parent <path>", "parent cgroup for all containers", "/wharf")
+    .version("0.1.0", "-v, --version")
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  program.parse(argv, { from: "user" });
+  const opts = program.opts<{ host: string[]; dataRoot: string; execRoot: string; runtime: string; logLevel: DaemonOptions["logLevel"]; pidfile?: string; group: string; cgroupParent: string }>();
+  const hosts = opts.host.length ? opts.host : [`unix://${DEFAULT_SOCKET}`];
+  return {
+    hosts,
+    dataRoot: opts.dataRoot,
+    execRoot: opts.execRoot,
+    runtime: opts.runtime,
+    logLevel: opts.logLevel,
+    pidfile: opts.pidfile ?? (opts.execRoot === "/run/wharf" ? "/run/wharf.pid" : `${opts.execRoot}/wharfd.pid`),
+    group: opts.group,
+    cgroupParent: opts.cgroupParent.startsWith("/") ? opts.cgroupParent : `/${opts.cgroupParent}`,
+  };
+}

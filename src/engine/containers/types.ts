@@ -1,0 +1,98 @@
+import type { ImageRuntimeConfig } from "../images/types";
+
+/** Docker's State object, stored as clients see it in inspect. */
+export interface ContainerState {
+  Status: "created" | "running" | "paused" | "restarting" | "removing" | "exited" | "dead";
+  Running: boolean;
+  Paused: boolean;
+  Restarting: boolean;
+  OOMKilled: boolean;
+  Dead: boolean;
+  Pid: number;
+  ExitCode: number;
+  Error: string;
+  StartedAt: string;
+  FinishedAt: string;
+}
+
+export interface RestartPolicy {
+  Name: "" | "no" | "always" | "on-failure" | "unless-stopped";
+  MaximumRetryCount: number;
+}
+
+export interface Ulimit {
+  Name: string;
+  Soft: number;
+  Hard: number;
+}
+
+/** The subset of Docker's HostConfig the engine acts on; unknown fields are kept verbatim. */
+export interface HostConfig {
+  NetworkMode: string;
+  RestartPolicy: RestartPolicy;
+  AutoRemove: boolean;
+  Privileged: boolean;
+  ReadonlyRootfs: boolean;
+  CapAdd: string[] | null;
+  CapDrop: string[] | null;
+  SecurityOpt: string[] | null;
+  Init: boolean | null;
+  Memory: number;
+  MemorySwap: number;
+  NanoCpus: number;
+  CpuShares: number;
+  CpuPeriod: number;
+  CpuQuota: number;
+  CpusetCpus: string;
+  CpusetMems: string;
+  PidsLimit: number | null;
+  Ulimits: Ulimit[] | null;
+  ShmSize: number;
+  Runtime: string;
+  [key: string]: unknown;
+}
+
+/** Docker's container Config: the image's runtime config plus the run options. */
+export interface ContainerConfig extends ImageRuntimeConfig {
+  Hostname: string;
+  Domainname: string;
+  User: string;
+  AttachStdin: boolean;
+  AttachStdout: boolean;
+  AttachStderr: boolean;
+  Tty: boolean;
+  OpenStdin: boolean;
+  StdinOnce: boolean;
+  Env: string[];
+  Cmd: string[] | null;
+  Image: string;
+  WorkingDir: string;
+  Entrypoint: string[] | null;
+  Labels: Record<string, string>;
+  StopSignal?: string;
+  StopTimeout?: number;
+}
+
+/** One container as stored in the metadata database. */
+export interface ContainerRecord {
+  Id: string;
+  /** With the leading slash, as Docker stores it. */
+  Name: string;
+  Created: string;
+  Path: string;
+  Args: string[];
+  State: ContainerState;
+  /** "sha256:…" image id. */
+  Image: string;
+  ResolvConfPath: string;
+  HostnamePath: string;
+  HostsPath: string;
+  LogPath: string;
+  RestartCount: number;
+  Driver: string;
+  Platform: string;
+  Config: ContainerConfig;
+  HostConfig: HostConfig;
+}
+
+export const ZERO_TIME = "0001-01-01T00:00:00Z";

@@ -1,0 +1,45 @@
+import * as path from "node:path";
+
+/** The tiny N-API addon in native/: syscalls Node does not expose. */
+interface NativeAddon {
+  mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void;
+  umount2(target: string, flags: number): void;
+  /** Connects a blocking SOCK_SEQPACKET unix socket and returns its fd. */
+  seqpacketConnect(socketPath: string): number;
+  shutdownWrite(fd: number): void;
+  /** shutdown(SHUT_RDWR): wakes a read blocked on the socket in the thread pool. */
+  shutdownReadWrite(fd: number): void;
+  mknod(path: string, mode: number, major: number, minor: number): void;
+  /** Never follows symlinks. */
+  lsetxattr(path: string, name: string, value: Buffer): void;
+  /** null when the attribute is absent. */
+  lgetxattr(path: string, name: string): Buffer | null;
+  llistxattr(path: string): string[];
+}
+
+export const MS_RDONLY = 0x1;
+export const MS_BIND = 0x1000;
+export const MS_REC = 0x4000;
+export const MS_PRIVATE = 0x40000;
+export const MNT_DETACH = 0x2;
+export const S_IFCHR = 0o020000;
+
+let addon: NativeAddon | undefined;
+
+export function native(): NativeAddon {
+  if (!addon) {
+    // dist/src/lib -> project root; the addon is built in place by `npm run build`.
+    const root = path.resolve(__dirname, "..", "..", "..");
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    addon = require(path.join(root, "native", "build", "Release", "wharf_native.node")) as NativeAddon;
+  }
+  return addon;
+}
+
+/** Node errors from the addon carry `errno`; this reads it without an `any`. */
+export function nativeErrno(err: unknown): number | undefined {
+  if (err && typeof err === "object" && "errno" in err && typeof (err as { errno: unknown }).errno === "number") {
+    return (err as { errno: number }).errno;
+  }
+  return undefined;
+}

@@ -1,0 +1,539 @@
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as fsp from "node:fs/promises";
+import * as path from "node:path";
+import type { Readable } from "node:stream";
+import { ConflictError, InvalidParameterError, NotFoundError, SystemError, WharfError } from "../lib/errors";
+import { nativeErrno } from "../lib/native";
+import { attach as attachSocket } from "./attach";
+import { silentLogger, type RuntimeLogger } from "./logger";
+import { buildOciSpec, specToJson } from "./spec";
+import type { HostFacts } from "./host-facts";
+import type { AttachStreams, ContainerRuntime, CreateOptions, ExitInfo, RuntimeState } from "./types";
+
+/**
+ * The OCI runtime (runc, or crun) run under conmon. conmon double-forks away from the daemon,
+ * runs `<runtime> create`, reports the container pid on a sync pipe, then owns the container's
+ * stdio: it writes the k8s-file log, serves the attach socket and, when the container exits,
+ * writes its exit code to `<execRoot>/exits/<id>`. Containers therefore survive the daemon.
+ *
+ * Layout under execRoot:
+ *   runc/            the runtime's --root (its state; a dir per container while it exists)
+ *   exits/<id>       exit code text, written by conmon (mtime = finish time)
+ *   bundles/<id>     symlink to the container's bundle dir, so a restarted daemon finds it
+ * and in the bundle dir: config.json, pidfile, conmon.pid, attach (socket), ctl and winsz
+ * (fifos), exit and oom (conmon's --persist-dir files).
+ */
+
+export interface ConmonRuntimeOptions {
+  runtimePath: string;
+  runtimeName: string;
+  execRoot: string;
+  conmonPath: string;
+  logger?: RuntimeLogger;
+  /** Host facts for spec generation (tests); defaults to this machine's. */
+  host?: HostFacts;
+  /** Bound on `runtime create` (image mounts and hooks can be slow). */
+  createTimeoutMs?: number;
+}
+
+const RESCAN_MS = 2000;
+const CONMON_EXIT_WAIT_MS = 5000;
+/** Files this module (or conmon, or runc) puts in a bundle dir; only these are removed. */
+const BUNDLE_FILES = ["config.json", "pidfile", "conmon.pid", "attach", "ctl", "winsz", "exit", "oom"];
+
+/** Container ids become file names and argv entries: keep them to a safe alphabet. */
+const ID_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
+
+interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function isErrno(err: unknown, code: string): boolean {
+  return typeof err === "object" && err !== null && (err as NodeJS.ErrnoException).code === code;
+}
+
+/** The runtime's error text: runc/crun print JSON log lines with --log-format=json. */
+export function runtimeErrorMessage(stderr: string): string {
+  const msgs: string[] = [];
+  for (const line of stderr.split("\n")) {
+    const t = line.trim();
+    if (!t) continue;
+    try {
+      const rec = JSON.parse(t) as { level?: unknown; msg?: unknown };
+      if (typeof rec.msg === "string" && (rec.level === "error" || rec.level === "fatal" || rec.level === undefined)) {
+        msgs.push(rec.msg);
+      }
+    } catch {
+      msgs.push(t);
+    }
+  }
+  return (msgs.length ? msgs[msgs.length - 1] : stderr.trim()) || "unknown error";
+}
+
+/**
+ * A failed `create` as Docker words it. The docker CLI turns "executable file not found" /
+ * "no such file or directory" into exit 127 and "permission denied" / "is a directory" into
+ * 126, so the runtime's words are kept; those cases are the user's fault (400), others are 500.
+ */
+export function createError(runtimeMessage: string): WharfError {
+  const msg = `failed to create task for container: OCI runtime create failed: ${runtimeMessage}: unknown`;
+  const userFault = /executable file not found|no such file or directory|permission denied|is a directory/i;
+  return userFault.test(runtimeMessage) ? new InvalidParameterError(msg) : new SystemError(msg);
+}
+
+function nsTime(sec: bigint, ns: bigint): string {
+  const iso = new Date(Number(sec) * 1000).toISOString();
+  return `${iso.slice(0, 19)}.${(ns % 1_000_000_000n).toString().padStart(9, "0")}Z`;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+export class ConmonRuntime implements ContainerRuntime {
+  readonly runtimePath: string;
+  readonly runtimeName: string;
+  readonly execRoot: string;
+  readonly conmonPath: string;
+  private readonly logger: RuntimeLogger;
+  private readonly host?: HostFacts;
+  private readonly createTimeoutMs: number;
+  private readonly runtimeRoot: string;
+  private readonly exitDir: string;
+  private readonly linkDir: string;
+  private dirsReady: Promise<void> | undefined;
+  private readonly bundles = new Map<string, string>();
+
+  private readonly exitListeners: Array<(id: string, exit: ExitInfo) => void> = [];
+  /** finishedAt of the exit last reported per container, so each exit is reported once. */
+  private readonly reported = new Map<string, string>();
+  private readonly checking = new Set<string>();
+  private watcher: fs.FSWatcher | null = null;
+  private rescanTimer: NodeJS.Timeout | null = null;
+
+  constructor(opts: ConmonRuntimeOptions) {
+    this.runtimePath = opts.runtimePath;
+    this.runtimeName = opts.runtimeName;
+    this.execRoot = path.resolve(opts.execRoot);
+    this.conmonPath = opts.conmonPath;
+    this.logger = opts.logger ?? silentLogger;
+    this.host = opts.host;
+    this.createTimeoutMs = opts.createTimeoutMs ?? 120_000;
+    this.runtimeRoot = path.join(this.execRoot, this.runtimeName);
+    this.exitDir = path.join(this.execRoot, "exits");
+    this.linkDir = path.join(this.execRoot, "bundles");
+  }
+
+  private ensureDirs(): Promise<void> {
+    this.dirsReady ??= (async () => {
+      for (const d of [this.runtimeRoot, this.exitDir, this.linkDir]) await fsp.mkdir(d, { recursive: true, mode: 0o700 });
+    })();
+    return this.dirsReady;
+  }
+
+  private checkId(id: string): void {
+    if (!ID_RE.test(id)) throw new InvalidParameterError(`invalid container id ${JSON.stringify(id)}`);
+  }
+
+  /** The container's bundle dir, from memory or from the symlink a previous daemon left. */
+  private async bundleDir(id: string): Promise<string | null> {
+    const known = this.bundles.get(id);
+    if (known) return known;
+    try {
+      const target = await fsp.readlink(path.join(this.linkDir, id));
+      this.bundles.set(id, target);
+      return target;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Runs the OCI runtime with our root and JSON error output. */
+  private run(args: string[]): Promise<RunResult> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(this.runtimePath, ["--root", this.runtimeRoot, "--log-format", "json", ...args], {
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+      child.stdout.on("data", (b: Buffer) => out.push(b));
+      child.stderr.on("data", (b: Buffer) => err.push(b));
+      child.on("error", reject);
+      child.on("close", (code, signal) =>
+        resolve({
+          code: code ?? (signal ? 128 : 1),
+          stdout: Buffer.concat(out).toString("utf8"),
+          stderr: Buffer.concat(err).toString("utf8"),
+        }),
+      );
+    });
+  }
+
+  private async runChecked(id: string, args: string[]): Promise<RunResult> {
+    const r = await this.run(args);
+    if (r.code === 0) return r;
+    const msg = runtimeErrorMessage(r.stderr);
+    if (/does not exist|not found|no such file/i.test(msg) && !/executable/.test(msg)) {
+      throw new NotFoundError(`No such container: ${id}`);
+    }
+    if (/not running|already (finished|stopped)|has stopped|cannot start|container is paused|not stopped/i.test(msg)) {
+      throw new ConflictError(`${this.runtimeName} ${args[0]} failed: ${msg}`);
+    }
+    throw new SystemError(`${this.runtimeName} ${args[0]} failed: ${msg}`);
+  }
+
+  private runtimeStateExists(id: string): boolean {
+    return fs.existsSync(path.join(this.runtimeRoot, id));
+  }
+
+  async create(opts: CreateOptions): Promise<{ pid: number }> {
+    const id = opts.containerId;
+    this.checkId(id);
+    const spec = buildOciSpec(opts.spec, { host: this.host, logger: this.logger });
+    await this.ensureDirs();
+    const bundle = path.resolve(opts.bundleDir);
+
+    // A container created again (docker start after it exited) must not see its old state.
+    if (this.runtimeStateExists(id)) await this.run(["delete", "--force", id]);
+    await Promise.all([
+      fsp.rm(path.join(this.exitDir, id), { force: true }),
+      ...["exit", "oom", "pidfile", "conmon.pid"].map((f) => fsp.rm(path.join(bundle, f), { force: true })),
+    ]);
+    this.reported.delete(id);
+
+    await fsp.mkdir(bundle, { recursive: true, mode: 0o700 });
+    await fsp.writeFile(path.join(bundle, "config.json"), specToJson(spec), { mode: 0o600 });
+    await fsp.mkdir(path.dirname(opts.logPath), { recursive: true });
+    const link = path.join(this.linkDir, id);
+    await fsp.rm(link, { force: true });
+    await fsp.symlink(bundle, link);
+    this.bundles.set(id, bundle);
+
+    try {
+      const pid = await this.startConmon(id, bundle, opts);
+      return { pid };
+    } catch (err) {
+      await this.delete(id, true).catch((e: unknown) =>
+        this.logger.warn({ id, err: String(e) }, "cleanup after a failed create failed"),
+      );
+      throw err;
+    }
+  }
+
+  private conmonArgs(id: string, bundle: string, opts: CreateOptions): string[] {
+    const args = [
+      "--api-version", "1",
+      "-c", id,
+      "-u", id,
+      "-n", id,
+      "-r", this.runtimePath,
+      "-b", bundle,
+      "-p", path.join(bundle, "pidfile"),
+      "-P", path.join(bundle, "conmon.pid"),
+      "-l", `k8s-file:${opts.logPath}`,
+      "--exit-dir", this.exitDir,
+      "--full-attach",
+      "--persist-dir", bundle,
+      "--runtime-arg", "--root",
+      "--runtime-arg", this.runtimeRoot,
+      "--runtime-arg", "--log-format=json",
+      "--log-level", "warning",
+    ];
+    if (opts.openStdin) {
+      args.push("-i");
+      // Docker's StdinOnce: only then does the attached client's EOF close the container's stdin.
+      if (!opts.stdinOnce) args.push("--leave-stdin-open");
+    }
+    if (opts.tty) args.push("-t");
+    return args;
+  }
+
+  /** Starts conmon and waits for `{"data": pid}` (or the runtime's error) on the sync pipe. */
+  private startConmon(id: string, bundle: string, opts: CreateOptions): Promise<number> {
+    const child = spawn(this.conmonPath, this.conmonArgs(id, bundle, opts), {
+      cwd: bundle, // conmon writes a stray "oom" file into its cwd
+      detached: true,
+      stdio: ["ignore", "ignore", "pipe", "pipe"],
+      env: { PATH: process.env.PATH ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", _OCI_SYNCPIPE: "3" },
+    });
+    const sync = child.stdio[3] as Readable;
+    const stderr = child.stderr as Readable;
+    return new Promise<number>((resolve, reject) => {
+      let syncText = "";
+      let errText = "";
+      let settled = false;
+      let exitCode: number | null = null;
+      const finish = (err: Error | null, pid?: number): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        sync.destroy();
+        stderr.destroy();
+        child.unref();
+        if (err) reject(err);
+        else resolve(pid!);
+      };
+      const timer = setTimeout(
+        () => finish(new SystemError(`conmon did not report container ${id} within ${this.createTimeoutMs} ms`)),
+        this.createTimeoutMs,
+      );
+      const onLine = (line: string): void => {
+        let msg: { data?: unknown; message?: unknown };
+        try {
+          msg = JSON.parse(line) as typeof msg;
+        } catch {
+          return finish(new SystemError(`conmon sent an unreadable sync message: ${line}`));
+        }
+        const data = typeof msg.data === "number" ? msg.data : -1;
+        if (data > 0) return finish(null, data);
+        const text = typeof msg.message === "string" ? msg.message : "conmon reported a failure without a message";
+        finish(createError(runtimeErrorMessage(text)));
+      };
+      sync.setEncoding("utf8");
+      sync.on("data", (chunk: string) => {
+        syncText += chunk;
+        const nl = syncText.indexOf("\n");
+        if (nl >= 0) onLine(syncText.slice(0, nl));
+      });
+      stderr.setEncoding("utf8");
+      stderr.on("data", (chunk: string) => {
+        if (errText.length < 65536) errText += chunk;
+      });
+      child.on("exit", (code) => {
+        exitCode = code;
+      });
+      child.on("error", (err) => finish(new SystemError(`cannot run conmon: ${err.message}`)));
+      // EOF without a message: conmon (or its daemonised child) died before reporting.
+      sync.on("end", () => {
+        if (syncText.trim()) return onLine(syncText.trim());
+        // Let the first conmon's exit status and stderr arrive before reporting.
+        setTimeout(() => {
+          const detail = errText.trim() || (exitCode !== null ? `exit status ${exitCode}` : "no output");
+          finish(new SystemError(`conmon failed to create container ${id}: ${detail}`));
+        }, 50);
+      });
+    });
+  }
+
+  async start(containerId: string): Promise<void> {
+    this.checkId(containerId);
+    await this.runChecked(containerId, ["start", containerId]);
+  }
+
+  async kill(containerId: string, signal: number): Promise<void> {
+    this.checkId(containerId);
+    if (!Number.isInteger(signal) || signal <= 0 || signal > 64) {
+      throw new InvalidParameterError(`invalid signal: ${signal}`);
+    }
+    await this.runChecked(containerId, ["kill", containerId, String(signal)]);
+  }
+
+  async state(containerId: string): Promise<RuntimeState | null> {
+    this.checkId(containerId);
+    if (!this.runtimeStateExists(containerId)) return null;
+    const r = await this.run(["state", containerId]);
+    if (r.code !== 0) {
+      const msg = runtimeErrorMessage(r.stderr);
+      if (/does not exist|not found/i.test(msg)) return null;
+      throw new SystemError(`${this.runtimeName} state failed: ${msg}`);
+    }
+    const st = JSON.parse(r.stdout) as { status?: unknown; pid?: unknown };
+    const status = st.status === "creating" ? "created" : st.status;
+    if (status !== "created" && status !== "running" && status !== "paused" && status !== "stopped") {
+      throw new SystemError(`${this.runtimeName} state: unexpected status ${String(st.status)}`);
+    }
+    return { status, pid: typeof st.pid === "number" && status !== "stopped" ? st.pid : 0 };
+  }
+
+  private async conmonPid(bundle: string): Promise<number | null> {
+    try {
+      const pid = Number((await fsp.readFile(path.join(bundle, "conmon.pid"), "utf8")).trim());
+      return Number.isInteger(pid) && pid > 0 ? pid : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * Alive and still conmon (a recycled pid is not). A zombie counts as gone: conmon's parent is
+   * init (or whichever subreaper), which may take a while to reap it.
+   */
+  private async conmonRunning(pid: number): Promise<boolean> {
+    try {
+      const stat = await fsp.readFile(`/proc/${pid}/stat`, "utf8");
+      const open = stat.indexOf("(");
+      const close = stat.lastIndexOf(")");
+      const comm = stat.slice(open + 1, close);
+      const state = stat.slice(close + 2, close + 3);
+      return comm === "conmon" && state !== "Z" && state !== "X";
+    } catch {
+      return false;
+    }
+  }
+
+  private async waitConmonExit(pid: number, ms: number): Promise<boolean> {
+    const deadline = Date.now() + ms;
+    for (let delay = 5; Date.now() < deadline; delay = Math.min(delay * 2, 100)) {
+      if (!(await this.conmonRunning(pid))) return true;
+      await sleep(delay);
+    }
+    return !(await this.conmonRunning(pid));
+  }
+
+  async delete(containerId: string, force: boolean): Promise<void> {
+    this.checkId(containerId);
+    const bundle = await this.bundleDir(containerId);
+    const monitor = bundle ? await this.conmonPid(bundle) : null;
+    const monitorUp = monitor !== null && (await this.conmonRunning(monitor));
+
+    if (monitorUp) {
+      if (!force) {
+        const st = await this.state(containerId);
+        if (st && (st.status === "running" || st.status === "paused")) {
+          throw new ConflictError(
+            `cannot remove container ${containerId}: container is ${st.status}: stop the container before removing or force remove`,
+          );
+        }
+      }
+      // The process must be gone before the runtime deletes its state, and conmon must have
+      // written its exit file before we remove it.
+      await this.run(["kill", containerId, "9"]);
+      await this.waitConmonExit(monitor, CONMON_EXIT_WAIT_MS / 2);
+    }
+    if (this.runtimeStateExists(containerId)) {
+      const r = await this.run(["delete", "--force", containerId]);
+      if (r.code !== 0) {
+        const msg = runtimeErrorMessage(r.stderr);
+        if (!/does not exist|not found/i.test(msg)) {
+          throw new SystemError(`${this.runtimeName} delete failed: ${msg}`);
+        }
+      }
+    }
+    if (monitor !== null && (await this.conmonRunning(monitor))) {
+      if (!(await this.waitConmonExit(monitor, CONMON_EXIT_WAIT_MS / 2))) {
+        this.logger.warn({ id: containerId, pid: monitor }, "conmon did not exit after the container; killing it");
+        try {
+          process.kill(monitor, "SIGKILL");
+        } catch {
+          // gone meanwhile
+        }
+      }
+    }
+
+    await fsp.rm(path.join(this.exitDir, containerId), { force: true });
+    if (bundle) {
+      await Promise.all(BUNDLE_FILES.map((f) => fsp.rm(path.join(bundle, f), { force: true })));
+      // Only an empty bundle dir is removed: the engine may keep a rootfs mount or logs in it.
+      await fsp.rmdir(bundle).catch((err: unknown) => {
+        if (!isErrno(err, "ENOENT") && !isErrno(err, "ENOTEMPTY")) throw err;
+      });
+    }
+    await fsp.rm(path.join(this.linkDir, containerId), { force: true });
+    this.bundles.delete(containerId);
+    this.reported.delete(containerId);
+  }
+
+  async readExit(containerId: string): Promise<ExitInfo | null> {
+    this.checkId(containerId);
+    let text: string;
+    let st: fs.BigIntStats;
+    try {
+      const file = path.join(this.exitDir, containerId);
+      [text, st] = await Promise.all([fsp.readFile(file, "utf8"), fsp.stat(file, { bigint: true })]);
+    } catch (err) {
+      if (isErrno(err, "ENOENT")) return null;
+      throw err;
+    }
+    const exitCode = Number(text.trim());
+    if (text.trim() === "" || !Number.isInteger(exitCode)) return null;
+    const bundle = await this.bundleDir(containerId);
+    const oomKilled = bundle !== null && fs.existsSync(path.join(bundle, "oom"));
+    return { exitCode, finishedAt: nsTime(st.mtimeNs / 1_000_000_000n, st.mtimeNs), oomKilled };
+  }
+
+  onExit(listener: (containerId: string, exit: ExitInfo) => void): void {
+    this.exitListeners.push(listener);
+    if (this.rescanTimer) return;
+    // Exit files already present are reported too, so none is lost across a daemon restart;
+    // listeners must treat an exit they already recorded as a no-op.
+    void this.ensureDirs().then(() => {
+      try {
+        this.watcher = fs.watch(this.exitDir, { persistent: false }, (_event, name) => {
+          if (name) void this.checkExit(name.toString());
+        });
+        this.watcher.on("error", (err) => this.logger.warn({ err: String(err) }, "exit dir watch failed; rescans continue"));
+      } catch (err) {
+        this.logger.warn({ err: String(err) }, "cannot watch the exit dir; relying on rescans");
+      }
+      void this.rescan();
+    });
+    // The rescan catches anything inotify missed (overflow, events before the watch started).
+    this.rescanTimer = setInterval(() => void this.rescan(), RESCAN_MS);
+    this.rescanTimer.unref();
+  }
+
+  private async rescan(): Promise<void> {
+    let names: string[];
+    try {
+      names = await fsp.readdir(this.exitDir);
+    } catch {
+      return;
+    }
+    await Promise.all(names.map((n) => this.checkExit(n)));
+  }
+
+  private async checkExit(name: string): Promise<void> {
+    // conmon writes exit files through a temp file "<id>.XXXXXX" and a rename.
+    if (!ID_RE.test(name) || this.checking.has(name)) return;
+    this.checking.add(name);
+    try {
+      const exit = await this.readExit(name);
+      if (!exit || this.reported.get(name) === exit.finishedAt) return;
+      this.reported.set(name, exit.finishedAt);
+      for (const l of this.exitListeners) {
+        try {
+          l(name, exit);
+        } catch (err) {
+          this.logger.error({ id: name, err: String(err) }, "exit listener failed");
+        }
+      }
+    } catch (err) {
+      this.logger.warn({ id: name, err: String(err) }, "cannot read exit file");
+    } finally {
+      this.checking.delete(name);
+    }
+  }
+
+  async attach(containerId: string, opts: { stdin: boolean }): Promise<AttachStreams> {
+    this.checkId(containerId);
+    const bundle = await this.bundleDir(containerId);
+    if (!bundle) throw new NotFoundError(`No such container: ${containerId}`);
+    try {
+      return attachSocket(bundle, opts);
+    } catch (err) {
+      const errno = nativeErrno(err);
+      if (errno === 111 /* ECONNREFUSED */ || errno === 2 /* ENOENT */ || isErrno(err, "ENOENT")) {
+        throw new ConflictError(`container ${containerId} is not running`);
+      }
+      throw new SystemError(`cannot attach to container ${containerId}: ${(err as Error).message}`);
+    }
+  }
+
+  async monitorAlive(containerId: string): Promise<boolean> {
+    this.checkId(containerId);
+    const bundle = await this.bundleDir(containerId);
+    const pid = bundle ? await this.conmonPid(bundle) : null;
+    return pid !== null && this.conmonRunning(pid);
+  }
+
+  /** Stops watching the exit dir (for tests and daemon shutdown); containers are unaffected. */
+  close(): void {
+    this.watcher?.close();
+    this.watcher = null;
+    if (this.rescanTimer) clearInterval(this.rescanTimer);
+    this.rescanTimer = null;
+  }
+}

@@ -1,0 +1,367 @@
+import * as fs from "node:fs";
+import * as fsp from "node:fs/promises";
+
+/**
+ * Reader for conmon's k8s-file logs. Each record is one line:
+ *
+ *   2024-01-02T03:04:05.123456789+00:00 stdout F hello\n
+ *
+ * `F` ends a line (the line's own "\n" is the record terminator); `P` is a piece of a line
+ * that had no newline yet (conmon read a chunk without one, or the line was longer than its
+ * buffer) and conmon appended a "\n" that is not part of the output. Consecutive P records of
+ * a stream are joined with the F that ends them into one message; a trailing P run (output
+ * that never got its newline) is emitted without a newline.
+ */
+
+export type LogStream = "stdout" | "stderr";
+
+export interface LogEntry {
+  stream: LogStream;
+  /** RFC3339 with nanoseconds, in UTC ("...Z"), of the message's first record. */
+  time: string;
+  data: Buffer;
+}
+
+export interface ReadLogOptions {
+  follow: boolean;
+  /** Unix seconds (fractions allowed): only messages at or after. */
+  since?: number;
+  /** Unix seconds: only messages at or before; a follow ends once this time has passed. */
+  until?: number;
+  /** Last N messages of the selected streams (counted before since/until, as Docker does); -1 or undefined = all. */
+  tail?: number;
+  stdout: boolean;
+  stderr: boolean;
+  signal?: AbortSignal;
+  /** Resolves when the container has exited: what is left in the file is read, then the reader ends. */
+  stopWhen?: Promise<void>;
+}
+
+export interface LogRecord {
+  stream: LogStream;
+  /** Normalised UTC time. */
+  time: string;
+  /** Unix time in nanoseconds, for since/until. */
+  ns: bigint;
+  partial: boolean;
+  /** Output bytes of this record (F: including its newline; P: without conmon's added one). */
+  data: Buffer;
+}
+
+const NL = 0x0a;
+const SP = 0x20;
+const CHUNK = 64 * 1024;
+const POLL_MS = 1000;
+
+const TIME_RE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2})$/;
+
+/**
+ * Parses an RFC3339 time (any offset) into UTC text with 9 fraction digits and unix time in
+ * nanoseconds (a bigint: a double cannot tell nanoseconds apart at today's epoch).
+ */
+export function parseLogTime(text: string): { time: string; ns: bigint } | null {
+  const m = TIME_RE.exec(text);
+  if (!m) return null;
+  const [, y, mo, d, h, mi, s, frac = "", zone] = m;
+  let offset = 0;
+  if (zone !== "Z") {
+    const sign = zone[0] === "-" ? -1 : 1;
+    const digits = zone.slice(1).replace(":", "");
+    offset = sign * (Number(digits.slice(0, 2)) * 3600 + Number(digits.slice(2)) * 60);
+  }
+  const wholeMs = Date.UTC(+y, +mo - 1, +d, +h, +mi, +s) - offset * 1000;
+  if (Number.isNaN(wholeMs)) return null;
+  const nanos = frac.padEnd(9, "0");
+  const iso = new Date(wholeMs).toISOString(); // "YYYY-MM-DDTHH:MM:SS.000Z"
+  return { time: `${iso.slice(0, 19)}.${nanos}Z`, ns: BigInt(wholeMs / 1000) * 1_000_000_000n + BigInt(nanos) };
+}
+
+/** Unix seconds (fractional) -> nanoseconds; the fraction is as precise as the double allows. */
+function toNs(seconds: number): bigint {
+  const whole = Math.floor(seconds);
+  return BigInt(whole) * 1_000_000_000n + BigInt(Math.round((seconds - whole) * 1e9));
+}
+
+/** Parses one record (without its terminating "\n"); null for a line that is not one. */
+export function parseLogLine(line: Buffer): LogRecord | null {
+  const sp1 = line.indexOf(SP);
+  if (sp1 <= 0) return null;
+  const sp2 = line.indexOf(SP, sp1 + 1);
+  if (sp2 < 0) return null;
+  const stream = line.toString("latin1", sp1 + 1, sp2);
+  if (stream !== "stdout" && stream !== "stderr") return null;
+  const t = parseLogTime(line.toString("latin1", 0, sp1));
+  if (!t) return null;
+  let partial = false;
+  let start = sp2 + 1;
+  // The tag is "P" or "F" followed by a space (or the end, for an empty P record).
+  const tag = line[start];
+  if ((tag === 0x50 || tag === 0x46) && (line.length === start + 1 || line[start + 1] === SP)) {
+    partial = tag === 0x50;
+    start = Math.min(start + 2, line.length);
+  }
+  const content = line.subarray(start);
+  const data = partial ? Buffer.from(content) : Buffer.concat([content, Buffer.from("\n")]);
+  return { stream, time: t.time, ns: t.ns, partial, data };
+}
+
+/** Joins P records with the F that ends them, per stream. */
+class MessageAssembler {
+  private pending = new Map<LogStream, { time: string; ns: bigint; parts: Buffer[] }>();
+
+  push(rec: LogRecord): (LogEntry & { ns: bigint }) | null {
+    let p = this.pending.get(rec.stream);
+    if (!p) {
+      p = { time: rec.time, ns: rec.ns, parts: [] };
+      this.pending.set(rec.stream, p);
+    }
+    p.parts.push(rec.data);
+    if (rec.partial) return null;
+    this.pending.delete(rec.stream);
+    return { stream: rec.stream, time: p.time, ns: p.ns, data: Buffer.concat(p.parts) };
+  }
+
+  /** Messages that never got their newline, oldest first. */
+  flush(): Array<LogEntry & { ns: bigint }> {
+    const out = [...this.pending.entries()].map(([stream, p]) => ({
+      stream,
+      time: p.time,
+      ns: p.ns,
+      data: Buffer.concat(p.parts),
+    }));
+    this.pending.clear();
+    return out.sort((a, b) => (a.ns < b.ns ? -1 : a.ns > b.ns ? 1 : 0));
+  }
+}
+
+/** Reads whole lines from a position onwards; keeps an incomplete last line for the next call. */
+class LineReader {
+  private carry: Buffer = Buffer.alloc(0);
+  constructor(
+    readonly fh: fsp.FileHandle,
+    public position: number,
+  ) {}
+
+  /** Complete lines available now (without their "\n"). */
+  async readAvailable(): Promise<Buffer[]> {
+    const lines: Buffer[] = [];
+    const buf = Buffer.allocUnsafe(CHUNK);
+    for (;;) {
+      const { bytesRead } = await this.fh.read(buf, 0, CHUNK, this.position);
+      if (bytesRead === 0) break;
+      this.position += bytesRead;
+      let data = Buffer.concat([this.carry, buf.subarray(0, bytesRead)]);
+      let start = 0;
+      for (let nl = data.indexOf(NL); nl >= 0; nl = data.indexOf(NL, start)) {
+        lines.push(Buffer.from(data.subarray(start, nl)));
+        start = nl + 1;
+      }
+      data = data.subarray(start);
+      this.carry = Buffer.from(data);
+      if (bytesRead < CHUNK) break;
+    }
+    return lines;
+  }
+}
+
+/**
+ * The byte offset where reading must start so that the last `n` messages of the selected
+ * streams are complete, found by reading backwards in chunks (never the whole file).
+ */
+export async function tailOffset(fh: fsp.FileHandle, size: number, n: number, selected: Set<LogStream>): Promise<number> {
+  if (n <= 0) return size;
+  let count = 0;
+  // Streams with counted messages whose start (the previous F of that stream) is still unknown.
+  const unresolved = new Set<LogStream>();
+  const seenAny = new Set<LogStream>();
+  let cut = Infinity;
+  let counting = true;
+
+  /** Looks at one record, last to first; true when the cut is known. */
+  const visit = (line: Buffer, endOffset: number): boolean => {
+    const rec = parseLogLine(line);
+    if (!rec || !selected.has(rec.stream)) return false;
+    const s = rec.stream;
+    if (counting) {
+      if (!rec.partial) {
+        count++;
+        unresolved.add(s);
+      } else if (!seenAny.has(s)) {
+        count++; // a trailing run of P's (no newline yet) is one message
+        unresolved.add(s);
+      }
+      seenAny.add(s);
+      if (count >= n) counting = false;
+      return false;
+    }
+    // Each counted stream's oldest counted message starts right after its previous F.
+    if (!rec.partial && unresolved.has(s)) {
+      unresolved.delete(s);
+      cut = Math.min(cut, endOffset);
+      return unresolved.size === 0;
+    }
+    return false;
+  };
+
+  let pos = size;
+  let carry: Buffer = Buffer.alloc(0); // the start of the file's data not yet split into lines
+  // The file's last line may lack its "\n" while conmon writes it: it is not a record yet.
+  let skipTrailing = true;
+  const buf = Buffer.allocUnsafe(CHUNK);
+  while (pos > 0) {
+    const len = Math.min(CHUNK, pos);
+    const base = pos - len; // file offset of data[0]
+    await fh.read(buf, 0, len, base);
+    const data = Buffer.concat([buf.subarray(0, len), carry]);
+    pos = base;
+    let end = data.length; // data[end - 1] is the "\n" ending the line to visit next
+    if (skipTrailing) {
+      const nl = data.lastIndexOf(NL);
+      if (nl < 0) {
+        carry = data;
+        continue;
+      }
+      end = nl + 1;
+      skipTrailing = false;
+    }
+    for (;;) {
+      const prev = end >= 2 ? data.lastIndexOf(NL, end - 2) : -1;
+      if (prev < 0) break; // this line may begin in the previous chunk
+      if (visit(data.subarray(prev + 1, end - 1), base + end)) return cut;
+      end = prev + 1;
+    }
+    carry = Buffer.from(data.subarray(0, end));
+  }
+  if (!skipTrailing && carry.length > 0 && visit(carry.subarray(0, carry.length - 1), carry.length)) return cut;
+  // Reached the beginning: fewer than n messages, or some message starts at byte 0.
+  return counting || unresolved.size > 0 ? 0 : cut;
+}
+
+function waitForChange(
+  watcher: fs.FSWatcher | null,
+  signal: AbortSignal | undefined,
+  wake: { fn: (() => void) | null },
+): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      watcher?.off("change", done);
+      signal?.removeEventListener("abort", done);
+      wake.fn = null;
+      resolve();
+    };
+    const timer = setTimeout(done, POLL_MS);
+    watcher?.on("change", done);
+    signal?.addEventListener("abort", done);
+    wake.fn = done;
+  });
+}
+
+async function openLog(path: string): Promise<fsp.FileHandle | null> {
+  try {
+    return await fsp.open(path, "r");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw err;
+  }
+}
+
+/** Messages of a conmon k8s-file log; see ReadLogOptions. */
+export async function* readLog(path: string, opts: ReadLogOptions): AsyncGenerator<LogEntry> {
+  const selected = new Set<LogStream>();
+  if (opts.stdout) selected.add("stdout");
+  if (opts.stderr) selected.add("stderr");
+  if (selected.size === 0) return;
+
+  let stopping = false;
+  const wake: { fn: (() => void) | null } = { fn: null };
+  void opts.stopWhen?.then(() => {
+    stopping = true;
+    wake.fn?.();
+  });
+  const aborted = (): boolean => opts.signal?.aborted === true;
+  const sinceNs = opts.since === undefined ? undefined : toNs(opts.since);
+  const untilNs = opts.until === undefined ? undefined : toNs(opts.until);
+  const pastUntil = (): boolean => opts.until !== undefined && Date.now() / 1000 > opts.until;
+  const inWindow = (ns: bigint): boolean => (sinceNs === undefined || ns >= sinceNs) && (untilNs === undefined || ns <= untilNs);
+
+  let fh = await openLog(path);
+  while (!fh) {
+    if (!opts.follow || stopping || aborted()) return;
+    await waitForChange(null, opts.signal, wake);
+    fh = await openLog(path);
+  }
+
+  let watcher: fs.FSWatcher | null = null;
+  try {
+    const st = await fh.stat();
+    let ino = st.ino;
+    const tail = opts.tail ?? -1;
+    const start = tail >= 0 ? await tailOffset(fh, st.size, tail, selected) : 0;
+    let reader = new LineReader(fh, start);
+    const assembler = new MessageAssembler();
+
+    // The tail region is read in one go and only its last `tail` messages are kept.
+    if (tail >= 0) {
+      const ring: LogEntry[] = [];
+      const keep = (e: LogEntry & { ns: bigint }): void => {
+        if (!inWindow(e.ns)) return;
+        ring.push({ stream: e.stream, time: e.time, data: e.data });
+        if (ring.length > 2 * tail + 64) ring.splice(0, ring.length - tail);
+      };
+      for (const line of await reader.readAvailable()) {
+        const rec = parseLogLine(line);
+        if (!rec || !selected.has(rec.stream)) continue;
+        const msg = assembler.push(rec);
+        if (msg) keep(msg);
+      }
+      if (!opts.follow) for (const m of assembler.flush()) keep(m);
+      for (const e of ring.slice(Math.max(0, ring.length - tail))) yield e;
+      if (!opts.follow) return;
+    }
+
+    const watch = (): fs.FSWatcher | null => {
+      try {
+        const w = fs.watch(path, { persistent: false });
+        w.on("error", () => undefined); // the poll keeps working without it
+        return w;
+      } catch {
+        return null;
+      }
+    };
+    if (opts.follow) watcher = watch();
+
+    for (;;) {
+      if (aborted()) return;
+      const finalPass = stopping || !opts.follow || pastUntil();
+      for (const line of await reader.readAvailable()) {
+        const rec = parseLogLine(line);
+        if (!rec || !selected.has(rec.stream)) continue;
+        const msg = assembler.push(rec);
+        if (!msg) continue;
+        if (untilNs !== undefined && msg.ns > untilNs) return;
+        if (inWindow(msg.ns)) yield { stream: msg.stream, time: msg.time, data: msg.data };
+        if (aborted()) return;
+      }
+      if (finalPass) break;
+      if (stopping || aborted()) continue; // stopWhen fired while reading: drain now
+      await waitForChange(watcher, opts.signal, wake);
+      // conmon's --log-size-max rotation replaces the file: start again on the new one.
+      const now = await fsp.stat(path).catch(() => null);
+      if (now && (now.ino !== ino || now.size < reader.position)) {
+        await fh.close();
+        fh = await fsp.open(path, "r");
+        ino = (await fh.stat()).ino;
+        reader = new LineReader(fh, 0);
+        watcher?.close();
+        watcher = watch();
+      }
+    }
+    for (const m of assembler.flush()) {
+      if (inWindow(m.ns)) yield { stream: m.stream, time: m.time, data: m.data };
+    }
+  } finally {
+    watcher?.close();
+    await fh.close();
+  }
+}

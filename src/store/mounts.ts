@@ -1,0 +1,51 @@
+import * as fs from "node:fs";
+import { MNT_DETACH, native, nativeErrno } from "../lib/native";
+
+/** Mount table helpers (this process' mount namespace). */
+
+const EINVAL = 22;
+const ENOENT = 2;
+const EBUSY = 16;
+
+/** Decodes the octal escapes (\040 etc.) of /proc/self/mountinfo. */
+function unescape(field: string): string {
+  return field.replace(/\\([0-7]{3})/g, (_m, oct: string) => String.fromCharCode(parseInt(oct, 8)));
+}
+
+/** Mount points, in mount order. */
+export function mountPoints(): string[] {
+  const text = fs.readFileSync("/proc/self/mountinfo", "utf8");
+  const out: string[] = [];
+  for (const line of text.split("\n")) {
+    const fields = line.split(" ");
+    if (fields.length > 4) out.push(unescape(fields[4]));
+  }
+  return out;
+}
+
+export function isMountPoint(p: string): boolean {
+  return mountPoints().includes(p);
+}
+
+/** Mount points at or below `dir` (deepest last, as mounted). */
+export function mountsUnder(dir: string): string[] {
+  const prefix = dir.endsWith("/") ? dir : `${dir}/`;
+  return mountPoints().filter((m) => m === dir || m.startsWith(prefix));
+}
+
+/**
+ * Unmounts everything mounted on `target` (a path can carry stacked mounts). A busy mount is
+ * detached lazily, as Docker does, so a stray process cannot make removal fail forever.
+ */
+export function unmountAll(target: string): void {
+  for (let i = 0; i < 32 && isMountPoint(target); i++) {
+    try {
+      native().umount2(target, 0);
+    } catch (err) {
+      const errno = nativeErrno(err);
+      if (errno === EBUSY) native().umount2(target, MNT_DETACH);
+      else if (errno === EINVAL || errno === ENOENT) return;
+      else throw err;
+    }
+  }
+}
