@@ -16,6 +16,8 @@ export interface TestDaemon {
   api(method: string, urlPath: string, body?: unknown): Promise<{ status: number; body: string; json<T = unknown>(): T }>;
   /** Kills the daemon with SIGKILL (containers keep running) and starts it again on the same roots. */
   crashAndRestart(): Promise<void>;
+  /** Stops the daemon with SIGTERM, returns its exit code, and starts it again on the same roots. */
+  gracefulRestart(): Promise<number | null>;
   stop(): Promise<void>;
 }
 
@@ -130,6 +132,13 @@ export async function startDaemon(extraArgs: string[] = []): Promise<TestDaemon>
       child.kill("SIGKILL");
       await exited;
       await launch();
+    },
+    async gracefulRestart() {
+      const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+      child.kill("SIGTERM");
+      const code = await exited;
+      await launch();
+      return code;
     },
     async stop() {
       try {

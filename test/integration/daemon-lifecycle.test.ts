@@ -81,6 +81,16 @@ describe("wharfd lifecycle: crash safety, restart, one daemon per data root", ()
     await d.docker(["rm", "-f", "survivor", "dies"]);
   });
 
+  test("SIGTERM stops the daemon cleanly and leaves containers running", async () => {
+    const r = await d.docker(["run", "-d", "--name", "calm", "busybox", "sleep", "300"]);
+    assert.equal(r.code, 0, r.stderr);
+    const code = await d.gracefulRestart();
+    assert.equal(code, 0);
+    const state = await d.docker(["inspect", "--format", "{{.State.Running}}", "calm"]);
+    assert.equal(state.stdout.trim(), "true");
+    assert.equal((await d.docker(["rm", "-f", "calm"])).code, 0);
+  });
+
   test("a second wharfd on the same data root refuses to start", async () => {
     const second = await run(process.execPath, [`${ROOT}/bin/wharfd`, "-H", `unix://${d.socketPath}.2`, "--data-root", d.dataRoot, "--exec-root", `${d.execRoot}2`], { timeoutMs: 15000 });
     assert.notEqual(second.code, 0);

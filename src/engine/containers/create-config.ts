@@ -1,3 +1,4 @@
+import * as os from "node:os";
 import { InvalidParameterError, NotFoundError } from "../../lib/errors";
 import type { ImageRecord } from "../images/types";
 import type { CreateContainerRequest } from "./create-request";
@@ -185,7 +186,8 @@ export function buildContainerConfig(
   }
 
   const config: ContainerConfig = {
-    Hostname: req.Hostname || containerId.slice(0, 12),
+    // With the host's network a container also carries the host's name, as in Docker.
+    Hostname: req.Hostname || (hostConfig.NetworkMode === "host" ? os.hostname() : containerId.slice(0, 12)),
     Domainname: req.Domainname ?? "",
     User: req.User ?? imageConfig.User ?? "",
     AttachStdin: req.AttachStdin ?? false,
