@@ -1,0 +1,25 @@
+/** POST /images/create?fromImage=…: the pull that run/create do for a missing image. */
+import type { Writable } from "node:stream";
+import type { ApiClient } from "./api-client";
+import { displayJsonMessages } from "./jsonstream";
+import { fullName, parseNormalizedNamed, Reference, tagNameOnly } from "../lib/reference";
+
+/** The tag (or digest) the API wants next to fromImage. */
+function apiTag(ref: Reference): string {
+  if (ref.digest) return ref.digest;
+  return tagNameOnly(ref).tag ?? "";
+}
+
+/** Pulls `image`, writing the daemon's progress messages to `out` (none when undefined). */
+export async function pullImage(
+  client: ApiClient,
+  image: string,
+  platform: string | undefined,
+  out: Writable | undefined,
+): Promise<void> {
+  const ref = parseNormalizedNamed(image);
+  const res = await client.request("POST", "/images/create", {
+    query: { fromImage: fullName(ref), tag: apiTag(ref), platform },
+  });
+  await displayJsonMessages(res, out);
+}

@@ -1,0 +1,204 @@
+/**
+ * Every command wharf has: names, group aliases (`container ls`, `image rm`, ...), the
+ * one-line descriptions for help, and loaders that require a command's module only when
+ * that command runs.
+ */
+import type { CommandDef } from "./command";
+import { FlagSpec, renderFlagUsages } from "./flags";
+
+type Loader = () => Promise<CommandDef>;
+
+export interface Entry {
+  short: string;
+  load: Loader;
+}
+
+const load = {
+  run: () => import("./commands/run"),
+  lifecycle: () => import("./commands/lifecycle"),
+  logs: () => import("./commands/logs"),
+  inspect: () => import("./commands/inspect"),
+  ps: () => import("./commands/ps"),
+  images: () => import("./commands/images"),
+  imageOps: () => import("./commands/image-ops"),
+  system: () => import("./commands/system"),
+  version: () => import("./commands/version"),
+  info: () => import("./commands/info"),
+};
+
+const RUN: Entry = { short: "Create and run a new container from an image", load: async () => (await load.run()).runCommand };
+const CREATE: Entry = { short: "Create a new container", load: async () => (await load.run()).createCommand };
+const START: Entry = { short: "Start one or more stopped containers", load: async () => (await load.lifecycle()).startCommand };
+const STOP: Entry = { short: "Stop one or more running containers", load: async () => (await load.lifecycle()).stopCommand };
+const KILL: Entry = { short: "Kill one or more running containers", load: async () => (await load.lifecycle()).killCommand };
+const RESTART: Entry = { short: "Restart one or more containers", load: async () => (await load.lifecycle()).restartCommand };
+const WAIT: Entry = {
+  short: "Block until one or more containers stop, then print their exit codes",
+  load: async () => (await load.lifecycle()).waitCommand,
+};
+const RENAME: Entry = { short: "Rename a container", load: async () => (await load.lifecycle()).renameCommand };
+const RM: Entry = { short: "Remove one or more containers", load: async () => (await load.lifecycle()).rmCommand };
+const LOGS: Entry = { short: "Fetch the logs of a container", load: async () => (await load.logs()).logsCommand };
+const PS: Entry = { short: "List containers", load: async () => (await load.ps()).psCommand };
+const IMAGES: Entry = { short: "List images", load: async () => (await load.images()).imagesCommand };
+const HISTORY: Entry = { short: "Show the history of an image", load: async () => (await load.images()).historyCommand };
+const TAG: Entry = {
+  short: "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE",
+  load: async () => (await load.imageOps()).tagCommand,
+};
+const RMI: Entry = { short: "Remove one or more images", load: async () => (await load.imageOps()).rmiCommand };
+const IMPORT: Entry = {
+  short: "Import the contents from a tarball to create a filesystem image",
+  load: async () => (await load.imageOps()).importCommand,
+};
+const LOAD: Entry = { short: "Load an image from a tar archive or STDIN", load: async () => (await load.imageOps()).loadCommand };
+const SAVE: Entry = {
+  short: "Save one or more images to a tar archive (streamed to STDOUT by default)",
+  load: async () => (await load.imageOps()).saveCommand,
+};
+const INFO: Entry = { short: "Display system-wide information", load: async () => (await load.info()).infoCommand };
+
+export const TOP_LEVEL: Record<string, Entry> = {
+  run: RUN,
+  create: CREATE,
+  start: START,
+  stop: STOP,
+  kill: KILL,
+  restart: RESTART,
+  wait: WAIT,
+  rename: RENAME,
+  rm: RM,
+  logs: LOGS,
+  inspect: { short: "Return low-level information on Docker objects", load: async () => (await load.inspect()).inspectCommand },
+  ps: PS,
+  images: IMAGES,
+  history: HISTORY,
+  tag: TAG,
+  rmi: RMI,
+  import: IMPORT,
+  load: LOAD,
+  save: SAVE,
+  version: { short: "Show the wharf version information", load: async () => (await load.version()).versionCommand },
+  info: INFO,
+};
+
+export interface Group {
+  short: string;
+  commands: Record<string, Entry>;
+  /** Invocations that are the same command, left out of the group's help listing. */
+  hidden?: string[];
+}
+
+export const GROUPS: Record<string, Group> = {
+  container: {
+    short: "Manage containers",
+    commands: {
+      create: CREATE,
+      inspect: {
+        short: "Display detailed information on one or more containers",
+        load: async () => (await load.inspect()).containerInspectCommand,
+      },
+      kill: KILL,
+      logs: LOGS,
+      ls: PS,
+      list: PS,
+      ps: PS,
+      rename: RENAME,
+      restart: RESTART,
+      rm: RM,
+      remove: RM,
+      run: RUN,
+      start: START,
+      stop: STOP,
+      wait: WAIT,
+    },
+    hidden: ["list", "ps", "remove"],
+  },
+  image: {
+    short: "Manage images",
+    commands: {
+      history: HISTORY,
+      import: IMPORT,
+      inspect: {
+        short: "Display detailed information on one or more images",
+        load: async () => (await load.inspect()).imageInspectCommand,
+      },
+      load: LOAD,
+      ls: IMAGES,
+      list: IMAGES,
+      prune: { short: "Remove unused images", load: async () => (await load.imageOps()).imagePruneCommand },
+      rm: RMI,
+      remove: RMI,
+      save: SAVE,
+      tag: TAG,
+    },
+    hidden: ["list", "remove"],
+  },
+  system: {
+    short: "Manage wharf",
+    commands: {
+      df: { short: "Show wharf disk usage", load: async () => (await load.system()).dfCommand },
+      info: INFO,
+      ping: {
+        short: "Check that the daemon answers (prints OK; wharf only)",
+        load: async () => (await load.system()).pingCommand,
+      },
+    },
+  },
+};
+
+export const GLOBAL_FLAGS: FlagSpec[] = [
+  { name: "config", type: "string", description: "Location of client config files (accepted, unused)" },
+  { name: "context", short: "c", type: "string", description: "Name of the context to use (accepted, unused)" },
+  { name: "debug", short: "D", bool: true, description: "Enable debug mode" },
+  { name: "host", short: "H", type: "list", repeat: true, description: "Daemon socket to connect to" },
+  {
+    name: "log-level",
+    short: "l",
+    type: "string",
+    description: 'Set the logging level ("debug", "info", "warn", "error", "fatal")',
+    defaultText: '"info"',
+  },
+  { name: "version", short: "v", bool: true, description: "Print version information and quit" },
+];
+
+export function rootHelp(): string {
+  const line = (name: string, short: string): string => `  ${name.padEnd(11)} ${short}`;
+  const common = Object.entries(TOP_LEVEL).map(([name, e]) => line(name, e.short));
+  const management = Object.entries(GROUPS).map(([name, g]) => line(name, g.short));
+  return [
+    "Usage:  wharf [OPTIONS] COMMAND",
+    "",
+    "A Docker-compatible container engine",
+    "",
+    "Commands:",
+    ...common,
+    "",
+    "Management Commands:",
+    ...management,
+    "",
+    "Global Options:",
+    renderFlagUsages(GLOBAL_FLAGS),
+    "",
+    "Run 'wharf COMMAND --help' for more information on a command.",
+    "",
+  ].join("\n");
+}
+
+export function groupHelp(name: string, group: Group): string {
+  const hidden = new Set(group.hidden ?? []);
+  const lines = Object.entries(group.commands)
+    .filter(([sub]) => !hidden.has(sub))
+    .map(([sub, e]) => `  ${sub.padEnd(11)} ${e.short}`);
+  return [
+    `Usage:  wharf ${name} COMMAND`,
+    "",
+    group.short,
+    "",
+    "Commands:",
+    ...lines,
+    "",
+    `Run 'wharf ${name} COMMAND --help' for more information on a command.`,
+    "",
+  ].join("\n");
+}
