@@ -56,8 +56,7 @@ export function runFailureCode(message: string): number {
   return 125;
 }
 
-/** `wharf: <message>.` + `See 'wharf <command> --help'.` (docker/cli's reportError). */
+/** `wharf: <message>` + `Run 'wharf <command> --help' for more information` (docker 28's layout). */
 export function withHelp(message: string, commandPath: string, exitCode = 125): StatusError {
-  const text = message.replace(/\.$/, "") + ".";
-  return new StatusError(`wharf: ${text}\nSee 'wharf ${commandPath} --help'.`, exitCode);
+  return new StatusError(`wharf: ${message}\n\nRun 'wharf ${commandPath} --help' for more information`, exitCode);
 }

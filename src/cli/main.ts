@@ -21,6 +21,7 @@ export function resolveHost(flagHosts: string[], env: NodeJS.ProcessEnv): string
 export async function runCli(argv: string[], io: CliIO): Promise<number> {
   let client: ApiClient | undefined;
   let path = "";
+  let usage: string | undefined;
   try {
     const globals = parseFlags(argv, GLOBAL_FLAGS, { stopAtFirstPositional: true });
     if (globals.flags.bool("version")) {
@@ -55,6 +56,7 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     if (!entry) throw new StatusError(`wharf: '${name}' is not a wharf command.\nSee 'wharf --help'`, 1);
 
     const def = await entry.load();
+    usage = `wharf ${path} ${def.usage}`;
     const parsed = parseFlags(args, def.flags, { stopAtFirstPositional: def.stopAtFirstPositional });
     if (parsed.help) {
       io.stdout.write(helpText(path, def));
@@ -72,7 +74,7 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     };
     return await def.run(ctx, parsed.flags, parsed.args);
   } catch (err) {
-    return report(io, err, path);
+    return report(io, err, path, usage);
   } finally {
     client?.close();
     await Promise.all([flush(io.stdout), flush(io.stderr)]);
@@ -80,14 +82,16 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
 }
 
 /** Prints an error the way docker does and returns the exit status. */
-function report(io: CliIO, err: unknown, path: string): number {
+function report(io: CliIO, err: unknown, path: string, usage: string | undefined): number {
   if (err instanceof StatusError) {
     if (err.message) io.stderr.write(`${err.message}\n`);
     return err.exitCode;
   }
   if (err instanceof FlagError) {
+    // docker 28's layout for a flag error: message, usage line, pointer to --help.
     const see = path ? `wharf ${path}` : "wharf";
-    io.stderr.write(`${err.message}\nSee '${see} --help'.\n`);
+    const usageBlock = usage ? `\nUsage:  ${usage}\n` : "";
+    io.stderr.write(`${err.message}\n${usageBlock}\nRun '${see} --help' for more information\n`);
     return 125;
   }
   // Daemon errors ("Error response from daemon: ..."), connection errors and the rest.

@@ -3,6 +3,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import pino from "pino";
 import { registerContainerRoutes } from "../api/routes/containers";
+import { registerDiskUsageRoutes } from "../api/routes/disk-usage";
 import { registerImageRoutes } from "../api/routes/images";
 import { registerSystemRoutes } from "../api/routes/system";
 import { Router } from "../api/router";
@@ -108,6 +109,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<{ shutdown(): Pr
   });
   registerContainerRoutes(router, { containers, images, rootfs: snapshots });
   registerImageRoutes(router, images);
+  registerDiskUsageRoutes(router, { containers, images, snapshots });
 
   const server = new ApiServer(router, log);
   const sockets: string[] = [];

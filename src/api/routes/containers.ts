@@ -212,6 +212,17 @@ export function registerContainerRoutes(router: Router, deps: ContainerRouteDeps
       const record = containers.get(params.id);
       const tty = record.Config.Tty;
       writeUpgradeHeaders(socket, streamContentType(tty, apiVersion));
+      // Input (and its end) may arrive before the container starts: `echo x | docker run -i`
+      // sends everything, then half-closes, while the attach is still pending.
+      const early: Buffer[] = head.length ? [head] : [];
+      let inputEnded = false;
+      let deliver: ((chunk: Buffer) => void) | undefined;
+      let endInput: (() => void) | undefined;
+      socket.on("data", (chunk: Buffer) => (deliver ? deliver(chunk) : early.push(chunk)));
+      socket.once("end", () => {
+        inputEnded = true;
+        endInput?.();
+      });
       let clientClosed = false;
       socket.once("close", () => {
         clientClosed = true;
@@ -222,8 +233,8 @@ export function registerContainerRoutes(router: Router, deps: ContainerRouteDeps
         streams = await containers.attach(record.Id, { stdin: boolParam(query, "stdin") });
       } catch (err) {
         // The start failed (its error goes to the start request) or the client left first.
+        deps.containers.events.emit("attach-failed", { id: record.Id, error: errorMessage(err) });
         socket.end();
-        if (!clientClosed) deps.containers.events.emit("attach-failed", { id: record.Id, error: errorMessage(err) });
         return;
       }
       if (clientClosed) {
@@ -232,11 +243,13 @@ export function registerContainerRoutes(router: Router, deps: ContainerRouteDeps
       }
       const stdin = streams.stdin;
       if (stdin) {
-        if (head.length) stdin.write(head);
-        socket.on("data", (chunk: Buffer) => stdin.write(chunk));
-        socket.once("end", () => stdin.end());
+        for (const chunk of early.splice(0)) stdin.write(chunk);
+        deliver = (chunk) => stdin.write(chunk);
+        endInput = () => stdin.end();
+        if (inputEnded) stdin.end();
       } else {
-        socket.resume();
+        early.length = 0;
+        deliver = () => undefined;
       }
       socket.once("close", () => streams.close());
       pumpOutput(streams, socket, { tty, stdout: boolParam(query, "stdout"), stderr: boolParam(query, "stderr") }, () => socket.end());

@@ -79,12 +79,8 @@ function parseRequest(ctx: CommandContext, flags: ParsedFlags, args: string[]): 
 
 async function runCreate(ctx: CommandContext, flags: ParsedFlags, args: string[]): Promise<number> {
   const req = parseRequest(ctx, flags, args);
-  let id: string;
-  try {
-    id = await createContainer(ctx, req);
-  } catch (err) {
-    throw withHelp(messageOf(err), ctx.path);
-  }
+  // docker 28's `create` reports a daemon error plainly and exits 1 (only `run` says 125).
+  const id = await createContainer(ctx, req);
   ctx.io.stdout.write(`${id}\n`);
   return 0;
 }

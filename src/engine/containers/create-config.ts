@@ -20,6 +20,51 @@ export interface BuiltConfig {
 }
 
 const MIN_MEMORY = 6 * 1024 * 1024;
+
+/** Docker shows every HostConfig field in inspect, zero-valued when not asked for. */
+const HOST_CONFIG_DEFAULTS: Record<string, unknown> = {
+  Binds: null,
+  ContainerIDFile: "",
+  LogConfig: { Type: "k8s-file", Config: {} },
+  PortBindings: {},
+  VolumeDriver: "",
+  VolumesFrom: null,
+  ConsoleSize: [0, 0],
+  CgroupnsMode: "host",
+  Dns: [],
+  DnsOptions: [],
+  DnsSearch: [],
+  ExtraHosts: null,
+  GroupAdd: null,
+  IpcMode: "private",
+  Cgroup: "",
+  Links: null,
+  OomScoreAdj: 0,
+  PidMode: "",
+  PublishAllPorts: false,
+  UTSMode: "",
+  UsernsMode: "",
+  Isolation: "",
+  CgroupParent: "",
+  BlkioWeight: 0,
+  BlkioWeightDevice: [],
+  BlkioDeviceReadBps: [],
+  BlkioDeviceWriteBps: [],
+  BlkioDeviceReadIOps: [],
+  BlkioDeviceWriteIOps: [],
+  CpuRealtimePeriod: 0,
+  CpuRealtimeRuntime: 0,
+  Devices: [],
+  DeviceCgroupRules: null,
+  DeviceRequests: null,
+  MemoryReservation: 0,
+  MemorySwappiness: null,
+  OomKillDisable: false,
+  CpuCount: 0,
+  CpuPercent: 0,
+  IOMaximumIOps: 0,
+  IOMaximumBandwidth: 0,
+};
 const RESTART_POLICIES = ["", "no", "always", "on-failure", "unless-stopped"] as const;
 const KNOWN_ULIMITS = new Set([
   "core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile", "nproc",
@@ -133,7 +178,8 @@ export function buildContainerConfig(
   const h = req.HostConfig ?? {};
 
   const hostConfig: HostConfig = {
-    ...h,
+    ...HOST_CONFIG_DEFAULTS,
+    ...Object.fromEntries(Object.entries(h).filter(([, v]) => v !== null && v !== undefined)),
     NetworkMode: normalizeNetworkMode(h.NetworkMode, limits),
     RestartPolicy: {
       Name: (h.RestartPolicy?.Name ?? "no") as RestartPolicy["Name"],
@@ -160,6 +206,11 @@ export function buildContainerConfig(
     Runtime: h.Runtime || defaultRuntime,
   };
   if (hostConfig.RestartPolicy.Name === "") hostConfig.RestartPolicy.Name = "no";
+  // Clients send empty strings for "the daemon's default"; inspect shows the default itself.
+  const logConfig = hostConfig.LogConfig as { Type?: string | null; Config?: Record<string, string> | null } | undefined;
+  if (!logConfig?.Type) hostConfig.LogConfig = { Type: "k8s-file", Config: logConfig?.Config ?? {} };
+  if (!hostConfig.IpcMode) hostConfig.IpcMode = "private";
+  if (!hostConfig.CgroupnsMode) hostConfig.CgroupnsMode = "host";
   validateRestartPolicy(hostConfig.RestartPolicy, hostConfig.AutoRemove);
   validateResources(hostConfig, limits);
   validateSecurityOpts(hostConfig.SecurityOpt ?? []);

@@ -78,9 +78,10 @@ export function inspectView(record: ContainerRecord, graphDriverData: Record<str
   };
 }
 
-/** Docker's Command column: the path and args joined by spaces, unquoted. */
+/** Docker's Command column: the path and args joined by spaces, args with spaces in single quotes. */
 function commandLine(record: ContainerRecord): string {
-  return [record.Path, ...record.Args].join(" ");
+  const args = record.Args.map((arg) => (arg.includes(" ") ? `'${arg}'` : arg));
+  return [record.Path, ...args].join(" ");
 }
 
 export function summaryView(record: ContainerRecord, now = Date.now()): Record<string, unknown> {

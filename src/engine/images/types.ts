@@ -88,4 +88,6 @@ export interface ContainerRootfs {
   remove(containerId: string): Promise<void>;
   /** Where the merged root of a container is (mounted or not). */
   mergedPath(containerId: string): string;
+  /** The container's writable layer (its changes). */
+  upperPath(containerId: string): string;
 }
