@@ -205,6 +205,11 @@ describe("docker CLI against wharfd: containers", () => {
       assert.match(nnp.stdout, /NoNewPrivs:\s+1/);
       const unconfined = await d.docker(["run", "--rm", "--security-opt", "seccomp=unconfined", "busybox", "grep", "Seccomp:", "/proc/self/status"]);
       assert.match(unconfined.stdout, /Seccomp:\s+0/);
+      const privileged = await d.docker(["run", "--rm", "--privileged", "busybox", "grep", "CapEff", "/proc/self/status"]);
+      assert.equal(privileged.code, 0, privileged.stderr);
+      const bounding = /CapBnd:\s+([0-9a-f]+)/.exec(fs.readFileSync("/proc/self/status", "utf8"))?.[1];
+      assert.match(privileged.stdout, new RegExp(`CapEff:\\s+${bounding}`), "every capability the daemon may grant");
+      if (bounding !== "000001ffffffffff") assert.match(privileged.stderr, /WARNING: --privileged: the daemon's capability bounding set lacks CAP_/);
       const hostNet = await d.docker(["run", "--rm", "--network", "host", "busybox", "hostname"]);
       assert.equal(hostNet.stdout.trim(), os.hostname());
     } finally {

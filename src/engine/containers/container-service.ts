@@ -5,6 +5,7 @@ import { ConflictError, InvalidParameterError, NotFoundError, NotModifiedError, 
 import { newId, randomName, shortId } from "../../lib/ids";
 import { KeyedLock } from "../../lib/keyed-lock";
 import { SIGKILL, SIGTERM, parseSignal } from "../../lib/signals";
+import { CAPABILITY_NAMES, hostFacts } from "../../runtime/host-facts";
 import type { AttachStreams, ContainerRuntime, ExitInfo, SpecInput } from "../../runtime/types";
 import type { ContainerRootfs, ImageProvider } from "../images/types";
 import type { ContainerStore } from "./container-store";
@@ -145,7 +146,16 @@ export class ContainerService {
       throw err;
     }
     this.emit("create", record);
-    return { Id: id, Warnings: [] };
+    return { Id: id, Warnings: this.createWarnings(record) };
+  }
+
+  /** Docker fails `--privileged` where the bounding set is short; wharf grants the rest and says so. */
+  private createWarnings(record: ContainerRecord): string[] {
+    if (!record.HostConfig.Privileged) return [];
+    const bounding = hostFacts().boundingCaps;
+    const missing = CAPABILITY_NAMES.filter((cap) => !bounding.has(cap));
+    if (!missing.length) return [];
+    return [`--privileged: the daemon's capability bounding set lacks ${missing.join(", ")}; the container gets every other capability`];
   }
 
   private uniqueRandomName(): string {
