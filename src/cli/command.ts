@@ -79,21 +79,36 @@ function plural(n: number): string {
   return n === 1 ? "argument" : "arguments";
 }
 
-/** cobra's argument-count errors (docker/cli/cli/required.go), exit status 1. */
+/**
+ * docker 28's argument-count errors (docker/cli/cli/required.go), exit status 1:
+ *
+ *   wharf: 'wharf create' requires at least 1 argument
+ *
+ *   Usage:  wharf create [OPTIONS] IMAGE [COMMAND] [ARG...]
+ *
+ *   See 'wharf create --help' for more information
+ *
+ * docker 28 ends the "at least" message with "See ..." and the others with "Run ...";
+ * its "at most" message says "SRun ..." (a typo in required.go), which we do not copy.
+ */
 export function checkArgs(path: string, def: CommandDef, args: string[]): void {
   const { min, max } = def.args;
   const n = args.length;
   let problem: string | undefined;
+  let pointer = "Run";
   if (max === 0 && n > 0) problem = "accepts no arguments";
   else if (min !== undefined && max !== undefined && min === max && n !== min) {
-    problem = `requires exactly ${min} ${plural(min)}`;
+    problem = `requires ${min} ${plural(min)}`;
   } else if (min !== undefined && max !== undefined && (n < min || n > max)) {
     problem = `requires at least ${min} and at most ${max} ${plural(max)}`;
-  } else if (min !== undefined && n < min) problem = `requires at least ${min} ${plural(min)}`;
-  else if (max !== undefined && n > max) problem = `requires at most ${max} ${plural(max)}`;
+  } else if (min !== undefined && n < min) {
+    problem = `requires at least ${min} ${plural(min)}`;
+    pointer = "See";
+  } else if (max !== undefined && n > max) problem = `requires at most ${max} ${plural(max)}`;
   if (problem) {
+    const usage = `wharf ${path} ${def.usage}`.trimEnd();
     throw new StatusError(
-      `"wharf ${path}" ${problem}.\nSee 'wharf ${path} --help'.\n\nUsage:  wharf ${path} ${def.usage}\n\n${def.short}`,
+      `wharf: 'wharf ${path}' ${problem}\n\nUsage:  ${usage}\n\n${pointer} 'wharf ${path} --help' for more information`,
       1,
     );
   }

@@ -107,6 +107,16 @@ function describe(spec: FlagSpec): string {
   return spec.short ? `-${spec.short}, --${spec.name}` : `--${spec.name}`;
 }
 
+/** `--help=VALUE` / `-h=VALUE`: cobra's help flag is a plain bool flag (named "--help" in errors). */
+function helpValue(value: string): boolean {
+  try {
+    return parseGoBool(value);
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new FlagError(`invalid argument ${goQuote(value)} for "--help" flag: ${reason}`);
+  }
+}
+
 /**
  * Parses `argv` against `specs`. Throws FlagError with pflag's message on an unknown flag,
  * a missing argument or a value its validator rejects.
@@ -157,7 +167,7 @@ export function parseFlags(argv: string[], specs: FlagSpec[], options: ParseOpti
       const eq = arg.indexOf("=");
       const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
       if (name === "help") {
-        help = true;
+        help = eq === -1 ? true : helpValue(arg.slice(eq + 1));
         continue;
       }
       const spec = byName.get(name);
@@ -176,8 +186,13 @@ export function parseFlags(argv: string[], specs: FlagSpec[], options: ParseOpti
       const spec = byShort.get(letter);
       if (!spec) {
         if (letter === "h" && helpShort) {
-          help = true;
-          rest = rest.slice(1);
+          if (rest.length > 2 && rest[1] === "=") {
+            help = helpValue(rest.slice(2));
+            rest = "";
+          } else {
+            help = true;
+            rest = rest.slice(1);
+          }
           continue;
         }
         throw new FlagError(`unknown shorthand flag: '${letter}' in ${arg}`);

@@ -17,11 +17,57 @@ export function resolveHost(flagHosts: string[], env: NodeJS.ProcessEnv): string
   return flagHosts[0] || env.WHARF_HOST || env.DOCKER_HOST || DEFAULT_HOST;
 }
 
+/** The root command's usage line in flag errors (cobra's UseLine for `docker`). */
+const ROOT_USAGE = "wharf [OPTIONS] COMMAND [ARG...]";
+
+const HELP_HELP = "Usage:  wharf help [command]\n\nHelp about the command\n";
+
+/** docker 28's text for a command it does not know (cobra's "unknown command"), exit 1. */
+function unknownCommand(words: string, group?: string): StatusError {
+  const usage = group ? `\n\nUsage:  wharf ${group}` : "";
+  const help = group ? `wharf ${group}` : "wharf";
+  return new StatusError(`wharf: unknown command: wharf ${words}${usage}\n\nRun '${help} --help' for more information`, 1);
+}
+
+/**
+ * `wharf help [COMMAND...]`: the help of the named command, as `wharf COMMAND --help`
+ * prints it; docker's "unknown help topic" (exit 1) for words that name no command.
+ */
+async function helpTopic(words: string[], io: CliIO): Promise<number> {
+  if (words.length === 0) {
+    io.stdout.write(rootHelp());
+    return 0;
+  }
+  const [name, ...rest] = words;
+  if (name === "help") {
+    if (rest.length > 0) throw new StatusError(`unknown help topic: ${rest.join(" ")}`, 1);
+    io.stdout.write(HELP_HELP);
+    return 0;
+  }
+  const group = GROUPS[name];
+  if (group) {
+    if (rest.length === 0) {
+      io.stdout.write(groupHelp(name, group));
+      return 0;
+    }
+    const entry = group.commands[rest[0]];
+    if (!entry) throw new StatusError(`unknown help topic: ${rest.join(" ")}`, 1);
+    if (rest.length > 1) throw new StatusError(`unknown help topic: ${rest.slice(1).join(" ")}`, 1);
+    io.stdout.write(helpText(`${name} ${rest[0]}`, await entry.load()));
+    return 0;
+  }
+  const entry = TOP_LEVEL[name];
+  if (!entry) throw new StatusError(`unknown help topic: ${words.join(" ")}`, 1);
+  if (rest.length > 0) throw new StatusError(`unknown help topic: ${rest.join(" ")}`, 1);
+  io.stdout.write(helpText(name, await entry.load()));
+  return 0;
+}
+
 /** Runs the CLI against the given streams; returns the exit status. */
 export async function runCli(argv: string[], io: CliIO): Promise<number> {
   let client: ApiClient | undefined;
   let path = "";
-  let usage: string | undefined;
+  let usage = ROOT_USAGE;
   try {
     const globals = parseFlags(argv, GLOBAL_FLAGS, { stopAtFirstPositional: true });
     if (globals.flags.bool("version")) {
@@ -30,9 +76,19 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
       return 0;
     }
     const [name, ...rest] = globals.args;
-    if (globals.help || name === undefined || name === "help") {
+    if (globals.help || name === undefined) {
       io.stdout.write(rootHelp());
       return 0;
+    }
+    if (name === "help") {
+      path = "help";
+      usage = "wharf help [command]";
+      const topic = parseFlags(rest, []);
+      if (topic.help) {
+        io.stdout.write(HELP_HELP);
+        return 0;
+      }
+      return await helpTopic(topic.args, io);
     }
     const host = resolveHost(globals.flags.list("host"), io.env);
 
@@ -41,22 +97,24 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     path = name;
     const group = GROUPS[name];
     if (group) {
-      const sub = rest[0];
-      if (sub === undefined || sub === "--help" || sub === "-h" || sub === "help") {
+      // A group takes no flags of its own but --help; `container --help ls` is ls's help.
+      usage = `wharf ${name}`;
+      const own = parseFlags(rest, [], { stopAtFirstPositional: true });
+      const sub = own.args[0];
+      // `container --help nosuch` is the group's help, as with docker.
+      if (sub === undefined || (own.help && !group.commands[sub])) {
         io.stdout.write(groupHelp(name, group));
         return 0;
       }
       entry = group.commands[sub];
-      if (!entry) {
-        throw new StatusError(`wharf: '${name} ${sub}' is not a wharf command.\nSee 'wharf ${name} --help'`, 1);
-      }
+      if (!entry) throw unknownCommand(`${name} ${sub}`, name);
       path = `${name} ${sub}`;
-      args = rest.slice(1);
+      args = own.help ? ["--help", ...own.args.slice(1)] : own.args.slice(1);
     }
-    if (!entry) throw new StatusError(`wharf: '${name}' is not a wharf command.\nSee 'wharf --help'`, 1);
+    if (!entry) throw unknownCommand(name);
 
     const def = await entry.load();
-    usage = `wharf ${path} ${def.usage}`;
+    usage = `wharf ${path} ${def.usage}`.trimEnd();
     const parsed = parseFlags(args, def.flags, { stopAtFirstPositional: def.stopAtFirstPositional });
     if (parsed.help) {
       io.stdout.write(helpText(path, def));

@@ -90,6 +90,15 @@ test("--help and -h (unless the command uses -h)", () => {
   assert.equal(parseFlags(["-h"], [{ name: "all", short: "a", bool: true, description: "" }]).help, true);
 });
 
+test("--help=VALUE and -h=VALUE take a Go bool, as cobra's help flag does", () => {
+  assert.equal(parseFlags(["--help=false"], specs).help, false);
+  assert.equal(parseFlags(["--help=1"], specs).help, true);
+  assert.equal(parseFlags(["-h=true"], []).help, true);
+  const invalid = new FlagError('invalid argument "x" for "--help" flag: strconv.ParseBool: parsing "x": invalid syntax');
+  assert.throws(() => parseFlags(["--help=x"], specs), invalid);
+  assert.throws(() => parseFlags(["-h=x"], []), invalid);
+});
+
 test("help lists flags sorted, with types and defaults", () => {
   const text = renderFlagUsages([
     { name: "tail", short: "n", type: "string", description: "Number of lines", defaultText: '"all"' },

@@ -100,7 +100,8 @@ export const importCommand: CommandDef = {
     { name: "message", short: "m", type: "string", description: "Set commit message for imported image" },
     { name: "platform", type: "string", description: "Set platform if server is multi-platform capable" },
   ],
-  args: { min: 1, max: 2 },
+  // docker's import takes RequiresMinArgs(1) and ignores words after REPOSITORY[:TAG].
+  args: { min: 1 },
   run: async (ctx, flags, [source, reference]) => {
     if (reference) {
       try {
