@@ -8,6 +8,8 @@ import type { ParsedFlags } from "./flags";
 import { ramInBytes, parseGoDuration } from "../lib/units";
 import { parseMount, parseTmpfs, parseVolumes, ApiMount } from "./opts/mounts";
 import { parsePorts, PortBindings, ExposedPorts } from "./opts/ports";
+// Type-only: the wire shape is shared; the CLI never loads engine code.
+import type { HealthConfig } from "../engine/images/types";
 import {
   goFileError,
   kvToMap,
@@ -38,14 +40,7 @@ export interface CreateBody {
   StdinOnce: boolean;
   Env: string[];
   Cmd?: string[];
-  Healthcheck?: {
-    Test?: string[];
-    Interval?: number;
-    Timeout?: number;
-    StartPeriod?: number;
-    StartInterval?: number;
-    Retries?: number;
-  };
+  Healthcheck?: HealthConfig;
   Image: string;
   Volumes?: Record<string, Record<string, never>>;
   WorkingDir?: string;

@@ -4,6 +4,16 @@
  * case) exactly, because both are serialized to clients as they are.
  */
 
+/** Docker's Healthcheck config (durations in nanoseconds). */
+export interface HealthConfig {
+  Test?: string[];
+  Interval?: number;
+  Timeout?: number;
+  StartPeriod?: number;
+  StartInterval?: number;
+  Retries?: number;
+}
+
 /** The runtime part of an image config ("config" in the OCI config blob, "Config" in inspect). */
 export interface ImageRuntimeConfig {
   User?: string;
@@ -15,14 +25,7 @@ export interface ImageRuntimeConfig {
   WorkingDir?: string;
   Labels?: Record<string, string> | null;
   StopSignal?: string;
-  Healthcheck?: {
-    Test?: string[];
-    Interval?: number;
-    Timeout?: number;
-    StartPeriod?: number;
-    StartInterval?: number;
-    Retries?: number;
-  };
+  Healthcheck?: HealthConfig;
   OnBuild?: string[] | null;
   Shell?: string[];
   ArgsEscaped?: boolean;
