@@ -233,8 +233,10 @@ describe("ConmonRuntime (runc + conmon)", { skip }, () => {
     await create(id, ["sh", "-c", "echo started; exec sleep 100"], { stdin: false });
     const streams = await rt.attach(id, { stdin: false });
     const out = collect(streams.stdout);
+    // Listen before start: the first output can arrive while start() is still resolving.
+    const firstOutput = new Promise((r) => streams.stdout.once("data", r));
     await rt.start(id);
-    await withTimeout(new Promise((r) => streams.stdout.once("data", r)), WAIT_MS, "first output");
+    await withTimeout(firstOutput, WAIT_MS, "first output");
     streams.close();
     assert.equal(await withTimeout(out, 2000, "streams end after close()"), "started\n");
     assert.equal((await rt.state(id))?.status, "running");
