@@ -12,6 +12,7 @@ import type { ContainerStore } from "./container-store";
 import { buildContainerConfig, type HostLimits } from "./create-config";
 import type { CreateContainerRequest } from "./create-request";
 import { writeEtcFiles } from "./etc-files";
+import { RestartBackoff, shouldRestart, startsWithDaemon } from "./restart-policy";
 import { newState, startFailureExitCode } from "./status";
 import type { ContainerRecord } from "./types";
 import { ZERO_TIME } from "./types";
@@ -52,6 +53,9 @@ export class ContainerService {
   readonly events = new EventEmitter();
   private readonly lock = new KeyedLock();
   private readonly pendingAttaches = new Map<string, PendingAttach[]>();
+  /** Restart timers of containers waiting out their back-off, and each container's back-off. */
+  private readonly restartTimers = new Map<string, NodeJS.Timeout>();
+  private readonly backoffs = new Map<string, RestartBackoff>();
 
   constructor(private readonly deps: ContainerServiceDeps) {
     this.events.setMaxListeners(0);
@@ -182,6 +186,8 @@ export class ContainerService {
     await this.lock.run(id, async () => {
       const record = this.get(id);
       if (record.State.Running) throw new NotModifiedError("container already started");
+      this.cancelRestart(record);
+      record.ManuallyStopped = false;
       if (record.State.Status === "removing") throw new ConflictError(`container ${id} is marked for removal and cannot be started`);
       await this.startLocked(record);
     });
@@ -339,7 +345,17 @@ export class ContainerService {
 
   async stop(idOrName: string, opts: { timeoutSeconds?: number; signal?: string } = {}): Promise<void> {
     const record = this.get(idOrName);
+    if (record.State.Restarting && !record.State.Running) {
+      await this.lock.run(record.Id, async () => {
+        record.ManuallyStopped = true;
+        this.cancelRestart(record);
+        this.deps.store.save(record);
+      });
+      return;
+    }
     if (!record.State.Running) throw new NotModifiedError("container already stopped");
+    record.ManuallyStopped = true;
+    this.deps.store.save(record);
     const signal = opts.signal ? parseSignal(opts.signal) : record.Config.StopSignal ? parseSignal(record.Config.StopSignal) : SIGTERM;
     const timeout = opts.timeoutSeconds ?? record.Config.StopTimeout ?? 10;
     const exited = this.waitFor(record.Id, "not-running");
@@ -401,6 +417,7 @@ export class ContainerService {
       await this.releaseRuntime(id);
       this.emit("die", record);
       if (record.HostConfig.AutoRemove) await this.removeLocked(record);
+      else if (shouldRestart(record, exit.exitCode, record.ManuallyStopped === true)) this.scheduleRestart(record);
     });
   }
 
@@ -416,6 +433,16 @@ export class ContainerService {
    * (and --rm ones removed); ones whose monitor died without an exit file are marked dead-exited.
    */
   async reconcile(): Promise<void> {
+    await this.adoptOrRecordExits();
+    for (const record of this.deps.store.all()) {
+      if (record.State.Running || record.State.Status === "removing") continue;
+      if (record.State.Restarting || startsWithDaemon(record, record.ManuallyStopped === true)) {
+        await this.start(record.Id).catch((err: unknown) => this.deps.log.warn({ id: record.Id, err: errorMessage(err) }, "restart at daemon start failed"));
+      }
+    }
+  }
+
+  private async adoptOrRecordExits(): Promise<void> {
     for (const record of this.deps.store.all()) {
       if (!record.State.Running) {
         if (record.State.Status === "removing") await this.lock.run(record.Id, () => this.removeLocked(record));
@@ -429,6 +456,41 @@ export class ContainerService {
         await this.handleExit(record.Id, { exitCode: 255, finishedAt: new Date().toISOString(), oomKilled: false });
       }
     }
+  }
+
+  /** Waits out the back-off, then starts the container again (State.Restarting meanwhile). */
+  private scheduleRestart(record: ContainerRecord): void {
+    const backoff = this.backoffs.get(record.Id) ?? new RestartBackoff();
+    this.backoffs.set(record.Id, backoff);
+    const ranFor = Date.parse(record.State.FinishedAt) - Date.parse(record.State.StartedAt);
+    const delay = backoff.next(Number.isFinite(ranFor) ? ranFor : 0);
+    record.State = { ...record.State, Status: "restarting", Restarting: true };
+    this.deps.store.save(record);
+    const timer = setTimeout(() => {
+      this.restartTimers.delete(record.Id);
+      void this.lock
+        .run(record.Id, async () => {
+          const current = this.deps.store.get(record.Id);
+          if (!current || !current.State.Restarting) return;
+          current.RestartCount += 1;
+          current.State = { ...current.State, Restarting: false };
+          await this.startLocked(current);
+        })
+        .catch((err: unknown) => {
+          this.deps.log.warn({ id: record.Id, err: errorMessage(err) }, "restart failed");
+          const current = this.deps.store.get(record.Id);
+          if (current && shouldRestart(current, current.State.ExitCode, current.ManuallyStopped === true)) this.scheduleRestart(current);
+        });
+    }, delay);
+    timer.unref();
+    this.restartTimers.set(record.Id, timer);
+  }
+
+  private cancelRestart(record: ContainerRecord): void {
+    const timer = this.restartTimers.get(record.Id);
+    if (timer) clearTimeout(timer);
+    this.restartTimers.delete(record.Id);
+    if (record.State.Restarting) record.State = { ...record.State, Status: "exited", Restarting: false };
   }
 
   // ---- wait -------------------------------------------------------------------------------
@@ -491,6 +553,8 @@ export class ContainerService {
   }
 
   private async removeLocked(record: ContainerRecord): Promise<void> {
+    this.cancelRestart(record);
+    this.backoffs.delete(record.Id);
     record.State = { ...record.State, Status: "removing" };
     this.deps.store.save(record);
     this.cancelPendingAttach(record.Id);

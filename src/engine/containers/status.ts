@@ -5,9 +5,9 @@ import { ZERO_TIME } from "./types";
 /** The human status Docker shows in `ps` ("Up 5 seconds", "Exited (0) 2 minutes ago"). */
 export function statusText(state: ContainerState, now = Date.now()): string {
   const since = (time: string): string => humanDuration(Math.max(0, now - Date.parse(time)));
+  if (state.Restarting) return `Restarting (${state.ExitCode}) ${since(state.FinishedAt)} ago`;
   if (state.Running) {
     if (state.Paused) return `Up ${since(state.StartedAt)} (Paused)`;
-    if (state.Restarting) return `Restarting (${state.ExitCode}) ${since(state.FinishedAt)} ago`;
     return `Up ${since(state.StartedAt)}`;
   }
   if (state.Status === "removing") return "Removal In Progress";

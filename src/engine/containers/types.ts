@@ -93,6 +93,8 @@ export interface ContainerRecord {
   Platform: string;
   Config: ContainerConfig;
   HostConfig: HostConfig;
+  /** Set by `stop`, cleared by `start`: restart policies leave such a container alone (Docker's HasBeenManuallyStopped). Not shown in inspect. */
+  ManuallyStopped?: boolean;
 }
 
 export const ZERO_TIME = "0001-01-01T00:00:00Z";
