@@ -24,6 +24,7 @@ const load = {
   system: () => import("./commands/system"),
   version: () => import("./commands/version"),
   info: () => import("./commands/info"),
+  events: () => import("./commands/events"),
 };
 
 const RUN: Entry = { short: "Create and run a new container from an image", load: async () => (await load.run()).runCommand };
@@ -56,6 +57,7 @@ const SAVE: Entry = {
   short: "Save one or more images to a tar archive (streamed to STDOUT by default)",
   load: async () => (await load.imageOps()).saveCommand,
 };
+const EVENTS: Entry = { short: "Get real time events from the server", load: async () => (await load.events()).eventsCommand };
 const INFO: Entry = { short: "Display system-wide information", load: async () => (await load.info()).infoCommand };
 
 export const TOP_LEVEL: Record<string, Entry> = {
@@ -80,6 +82,7 @@ export const TOP_LEVEL: Record<string, Entry> = {
   save: SAVE,
   version: { short: "Show the wharf version information", load: async () => (await load.version()).versionCommand },
   info: INFO,
+  events: EVENTS,
 };
 
 export interface Group {
@@ -138,6 +141,7 @@ export const GROUPS: Record<string, Group> = {
     short: "Manage wharf",
     commands: {
       df: { short: "Show wharf disk usage", load: async () => (await load.system()).dfCommand },
+      events: EVENTS,
       info: INFO,
       ping: {
         short: "Check that the daemon answers (prints OK; wharf only)",

@@ -4,12 +4,14 @@ import * as path from "node:path";
 import pino from "pino";
 import { registerContainerRoutes } from "../api/routes/containers";
 import { registerDiskUsageRoutes } from "../api/routes/disk-usage";
+import { registerEventRoutes } from "../api/routes/events";
 import { registerImageRoutes } from "../api/routes/images";
 import { registerSystemRoutes } from "../api/routes/system";
 import { Router } from "../api/router";
 import { ApiServer } from "../api/server";
 import { ContainerService } from "../engine/containers/container-service";
 import { ContainerStore } from "../engine/containers/container-store";
+import { EventLog } from "../engine/events";
 import { ImageService } from "../engine/images/image-service";
 import { ConmonRuntime } from "../runtime/conmon-runtime";
 import { detectRuntime, findConmon, findInitBinary } from "../runtime/detect";
@@ -61,6 +63,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<{ shutdown(): Pr
     logger: log,
   });
   const store = new ContainerStore(metadata);
+  const eventLog = new EventLog();
   let containers: ContainerService | undefined;
   const images = new ImageService({
     dataRoot: opts.dataRoot,
@@ -86,6 +89,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<{ shutdown(): Pr
     cgroupParent: opts.cgroupParent,
     initPath,
     resolveUser,
+    eventLog,
     log,
   });
   await containers.reconcile();
@@ -110,6 +114,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<{ shutdown(): Pr
   registerContainerRoutes(router, { containers, images, rootfs: snapshots });
   registerImageRoutes(router, images);
   registerDiskUsageRoutes(router, { containers, images, snapshots });
+  registerEventRoutes(router, eventLog);
 
   const server = new ApiServer(router, log);
   const sockets: string[] = [];

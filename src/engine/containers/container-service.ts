@@ -4,6 +4,7 @@ import * as path from "node:path";
 import { ConflictError, InvalidParameterError, NotFoundError, NotModifiedError, SystemError, WharfError, errorMessage } from "../../lib/errors";
 import { newId, randomName, shortId } from "../../lib/ids";
 import { KeyedLock } from "../../lib/keyed-lock";
+import type { EventLog } from "../events";
 import { SIGKILL, SIGTERM, parseSignal } from "../../lib/signals";
 import { CAPABILITY_NAMES, hostFacts } from "../../runtime/host-facts";
 import type { AttachStreams, ContainerRuntime, ExitInfo, SpecInput } from "../../runtime/types";
@@ -29,6 +30,8 @@ export interface ContainerServiceDeps {
   cgroupParent: string;
   /** The init binary for --init (tini or catatonit), when one is installed. */
   initPath?: string;
+  /** Where container events go for `events` clients. */
+  eventLog?: EventLog;
   resolveUser(rootfs: string, user: string): Promise<{ uid: number; gid: number; additionalGids: number[] }>;
   log: { info(obj: object, msg?: string): void; warn(obj: object, msg?: string): void; error(obj: object, msg?: string): void };
 }
@@ -360,13 +363,15 @@ export class ContainerService {
     const timeout = opts.timeoutSeconds ?? record.Config.StopTimeout ?? 10;
     const exited = this.waitFor(record.Id, "not-running");
     await this.deps.runtime.kill(record.Id, signal).catch(() => undefined);
-    if (timeout >= 0) {
-      const timedOut = await Promise.race([exited.then(() => false), sleep(timeout * 1000).then(() => true)]);
-      if (!timedOut) return;
+    this.emit("kill", record, { signal: String(signal) });
+    const timedOut = timeout >= 0 ? await Promise.race([exited.then(() => false), sleep(timeout * 1000).then(() => true)]) : true;
+    if (timedOut) {
       this.deps.log.info({ id: record.Id, timeout }, "container did not stop in time; sending SIGKILL");
+      await this.deps.runtime.kill(record.Id, SIGKILL).catch(() => undefined);
+      this.emit("kill", record, { signal: String(SIGKILL) });
+      await this.settleExit(record.Id, exited);
     }
-    await this.deps.runtime.kill(record.Id, SIGKILL).catch(() => undefined);
-    await this.settleExit(record.Id, exited);
+    this.emit("stop", record);
   }
 
   /** Waits for an exit after SIGKILL; if the exit watcher is slow, asks the runtime directly. */
@@ -384,8 +389,11 @@ export class ContainerService {
     if (!record.State.Running) {
       throw new ConflictError(`cannot kill container: ${idOrName}: container ${record.Id} is not running`);
     }
+    // Registered before the signal goes out: a fast exit must not be missed.
+    const exited = this.waitFor(record.Id, "not-running");
     await this.deps.runtime.kill(record.Id, signal);
-    if (signal === SIGKILL) await this.settleExit(record.Id, this.waitFor(record.Id, "not-running"));
+    this.emit("kill", record, { signal: String(signal) });
+    if (signal === SIGKILL) await this.settleExit(record.Id, exited);
   }
 
   async restart(idOrName: string, opts: { timeoutSeconds?: number; signal?: string } = {}): Promise<void> {
@@ -415,7 +423,8 @@ export class ContainerService {
       };
       this.deps.store.save(record);
       await this.releaseRuntime(id);
-      this.emit("die", record);
+      this.emit("die", record, { exitCode: String(exit.exitCode) });
+      if (exit.oomKilled) this.emit("oom", record);
       if (record.HostConfig.AutoRemove) await this.removeLocked(record);
       else if (shouldRestart(record, exit.exitCode, record.ManuallyStopped === true)) this.scheduleRestart(record);
     });
@@ -526,12 +535,13 @@ export class ContainerService {
     if (record.Name === fullName) {
       throw new InvalidParameterError("Renaming a container with the same name as its current name");
     }
+    const oldName = record.Name.slice(1);
     await this.lock.run("names", async () => {
       this.assertNameFree(fullName);
       record.Name = fullName;
       this.deps.store.save(record);
     });
-    this.emit("rename", record);
+    this.emit("rename", record, { oldName });
   }
 
   async remove(idOrName: string, opts: { force: boolean }): Promise<void> {
@@ -565,8 +575,14 @@ export class ContainerService {
     this.emit("destroy", record);
   }
 
-  private emit(action: string, record: ContainerRecord): void {
+  private emit(action: string, record: ContainerRecord, attributes: Record<string, string> = {}): void {
     this.events.emit(action, record);
+    this.deps.eventLog?.publish("container", action, record.Id, {
+      ...record.Config.Labels,
+      image: record.Config.Image,
+      name: record.Name.slice(1),
+      ...attributes,
+    });
     this.deps.log.info({ id: shortId(record.Id), name: record.Name, action }, "container event");
   }
 }
