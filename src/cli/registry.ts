@@ -25,6 +25,14 @@ const load = {
   version: () => import("./commands/version"),
   info: () => import("./commands/info"),
   events: () => import("./commands/events"),
+  top: () => import("./commands/top"),
+  update: () => import("./commands/update"),
+  port: () => import("./commands/port"),
+  network: () => import("./commands/network"),
+  exec: () => import("./commands/exec"),
+  stats: () => import("./commands/stats"),
+  containerFs: () => import("./commands/container-fs"),
+  cp: () => import("./commands/cp"),
 };
 
 const RUN: Entry = { short: "Create and run a new container from an image", load: async () => (await load.run()).runCommand };
@@ -57,6 +65,17 @@ const SAVE: Entry = {
   short: "Save one or more images to a tar archive (streamed to STDOUT by default)",
   load: async () => (await load.imageOps()).saveCommand,
 };
+const PAUSE: Entry = { short: "Pause all processes within one or more containers", load: async () => (await load.lifecycle()).pauseCommand };
+const UNPAUSE: Entry = { short: "Unpause all processes within one or more containers", load: async () => (await load.lifecycle()).unpauseCommand };
+const TOP: Entry = { short: "Display the running processes of a container", load: async () => (await load.top()).topCommand };
+const UPDATE: Entry = { short: "Update configuration of one or more containers", load: async () => (await load.update()).updateCommand };
+const PORT: Entry = { short: "List port mappings or a specific mapping for the container", load: async () => (await load.port()).portCommand };
+const EXEC: Entry = { short: "Execute a command in a running container", load: async () => (await load.exec()).execCommand };
+const STATS: Entry = { short: "Display a live stream of container(s) resource usage statistics", load: async () => (await load.stats()).statsCommand };
+const DIFF: Entry = { short: "Inspect changes to files or directories on a container's filesystem", load: async () => (await load.containerFs()).diffCommand };
+const EXPORT: Entry = { short: "Export a container's filesystem as a tar archive", load: async () => (await load.containerFs()).exportCommand };
+const COMMIT: Entry = { short: "Create a new image from a container's changes", load: async () => (await load.containerFs()).commitCommand };
+const CP: Entry = { short: "Copy files/folders between a container and the local filesystem", load: async () => (await load.cp()).cpCommand };
 const EVENTS: Entry = { short: "Get real time events from the server", load: async () => (await load.events()).eventsCommand };
 const INFO: Entry = { short: "Display system-wide information", load: async () => (await load.info()).infoCommand };
 
@@ -83,6 +102,17 @@ export const TOP_LEVEL: Record<string, Entry> = {
   version: { short: "Show the wharf version information", load: async () => (await load.version()).versionCommand },
   info: INFO,
   events: EVENTS,
+  pause: PAUSE,
+  unpause: UNPAUSE,
+  top: TOP,
+  update: UPDATE,
+  exec: EXEC,
+  stats: STATS,
+  diff: DIFF,
+  export: EXPORT,
+  commit: COMMIT,
+  cp: CP,
+  port: PORT,
 };
 
 export interface Group {
@@ -93,6 +123,21 @@ export interface Group {
 }
 
 export const GROUPS: Record<string, Group> = {
+  network: {
+    short: "Manage networks",
+    commands: {
+      connect: { short: "Connect a container to a network", load: async () => (await load.network()).networkConnectCommand },
+      create: { short: "Create a network", load: async () => (await load.network()).networkCreateCommand },
+      disconnect: { short: "Disconnect a container from a network", load: async () => (await load.network()).networkDisconnectCommand },
+      inspect: { short: "Display detailed information on one or more networks", load: async () => (await load.network()).networkInspectCommand },
+      ls: { short: "List networks", load: async () => (await load.network()).networkLsCommand },
+      list: { short: "List networks", load: async () => (await load.network()).networkLsCommand },
+      prune: { short: "Remove all unused networks", load: async () => (await load.network()).networkPruneCommand },
+      rm: { short: "Remove one or more networks", load: async () => (await load.network()).networkRmCommand },
+      remove: { short: "Remove one or more networks", load: async () => (await load.network()).networkRmCommand },
+    },
+    hidden: ["list", "remove"],
+  },
   container: {
     short: "Manage containers",
     commands: {
@@ -114,6 +159,17 @@ export const GROUPS: Record<string, Group> = {
       start: START,
       stop: STOP,
       wait: WAIT,
+      pause: PAUSE,
+      unpause: UNPAUSE,
+      top: TOP,
+      update: UPDATE,
+      exec: EXEC,
+      stats: STATS,
+      diff: DIFF,
+      export: EXPORT,
+      commit: COMMIT,
+      cp: CP,
+      port: PORT,
     },
     hidden: ["list", "ps", "remove"],
   },

@@ -5,14 +5,24 @@ import pino from "pino";
 import { registerContainerRoutes } from "../api/routes/containers";
 import { registerDiskUsageRoutes } from "../api/routes/disk-usage";
 import { registerEventRoutes } from "../api/routes/events";
+import { registerExecRoutes } from "../api/routes/exec";
+import { registerContainerFsRoutes } from "../api/routes/container-fs";
 import { registerImageRoutes } from "../api/routes/images";
+import { registerNetworkRoutes } from "../api/routes/networks";
 import { registerSystemRoutes } from "../api/routes/system";
 import { Router } from "../api/router";
 import { ApiServer } from "../api/server";
 import { ContainerService } from "../engine/containers/container-service";
 import { ContainerStore } from "../engine/containers/container-store";
+import { ExecService } from "../engine/containers/exec-service";
+import { ContainerFilesystem } from "../engine/containers/filesystem";
+import { ContainerArchive } from "../engine/containers/archive";
+import { HealthMonitor } from "../engine/containers/health";
 import { EventLog } from "../engine/events";
 import { ImageService } from "../engine/images/image-service";
+import { EmbeddedDns } from "../engine/networks/dns";
+import { NetworkService } from "../engine/networks/network-service";
+import { NetworkStore } from "../engine/networks/network-store";
 import { ConmonRuntime } from "../runtime/conmon-runtime";
 import { detectRuntime, findConmon, findInitBinary } from "../runtime/detect";
 import { resolveUser } from "../runtime/user";
@@ -77,6 +87,30 @@ export async function startDaemon(opts: DaemonOptions): Promise<{ shutdown(): Pr
   await images.gc();
   // A static init: it runs inside images that have no libc (busybox).
   const initPath = findInitBinary() ?? undefined;
+  // Names on a user network: container name, short id and aliases of running members.
+  const dns = new EmbeddedDns((networkId, name) => {
+    for (const c of store.all()) {
+      const ep = Object.values(c.NetworkSettings?.Networks ?? {}).find((e) => e.NetworkID === networkId);
+      if (!ep || !c.State.Running) continue;
+      const names = [c.Name.slice(1), c.Id.slice(0, 12), ...(ep.Aliases ?? [])].map((n) => n.toLowerCase());
+      if (names.includes(name)) return ep.IPAddress;
+    }
+    return undefined;
+  }, log);
+  const networks = new NetworkService({
+    dns,
+    dataRoot: opts.dataRoot,
+    execRoot: opts.execRoot,
+    store: new NetworkStore(metadata),
+    bridgeName: opts.bridge,
+    bip: opts.bip,
+    defaultAddressPool: opts.defaultAddressPool,
+    log,
+  });
+  networks.init();
+  // Before containers reconcile: attachments of containers not running by their records (a
+  // crash during CNI ADD) go; exits found by reconcile tear down the rest.
+  await networks.reconcile((id) => store.get(id)?.State.Running === true);
   containers = new ContainerService({
     dataRoot: opts.dataRoot,
     execRoot: opts.execRoot,
@@ -84,7 +118,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<{ shutdown(): Pr
     images,
     rootfs: snapshots,
     runtime,
-    limits: { ncpu: os.cpus().length, runtimes: [runtimeChoice.name], networks: [] },
+    limits: { ncpu: os.cpus().length, runtimes: [runtimeChoice.name], hasNetwork: (name) => networks.has(name) },
+    networks,
     defaultRuntime: runtimeChoice.name,
     cgroupParent: opts.cgroupParent,
     initPath,
@@ -92,7 +127,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<{ shutdown(): Pr
     eventLog,
     log,
   });
+  const health = new HealthMonitor({ containers, runtime });
   await containers.reconcile();
+  // Containers adopted from before the restart keep being checked.
+  for (const record of containers.list()) if (record.State.Running) health.begin(record, { keepState: true });
 
   const router = new Router();
   const containerService = containers;
@@ -113,8 +151,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<{ shutdown(): Pr
   });
   registerContainerRoutes(router, { containers, images, rootfs: snapshots });
   registerImageRoutes(router, images);
+  registerNetworkRoutes(router, { networks, containers });
   registerDiskUsageRoutes(router, { containers, images, snapshots });
   registerEventRoutes(router, eventLog);
+  registerExecRoutes(router, new ExecService({ containers, runtime, rootfs: snapshots, resolveUser }));
+  registerContainerFsRoutes(router, new ContainerFilesystem({ containers, images, snapshots }), new ContainerArchive({ containers, images, snapshots }));
 
   const server = new ApiServer(router, log);
   const sockets: string[] = [];
@@ -135,6 +176,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<{ shutdown(): Pr
     async shutdown() {
       // Containers keep running: they are conmon's, not ours.
       await server.close();
+      dns.closeAll();
       for (const socketPath of sockets) fs.rmSync(socketPath, { force: true });
       fs.rmSync(opts.pidfile, { force: true });
       metadata.close();

@@ -11,6 +11,12 @@ export interface DaemonOptions {
   group: string;
   /** cgroup parent of every container (dockerd's --cgroup-parent). */
   cgroupParent: string;
+  /** Bridge interface of the default network (dockerd's --bridge). */
+  bridge: string;
+  /** Gateway address and subnet of the default bridge (dockerd's --bip). */
+  bip: string;
+  /** Where user networks without --subnet get theirs (dockerd's --default-address-pool base=…,size=…). */
+  defaultAddressPool: { base: string; size: number };
 }
 
 export const DEFAULT_SOCKET = "/run/wharf.sock";
@@ -27,11 +33,14 @@ export function parseDaemonOptions(argv: string[]): DaemonOptions {
     .option("-p, --pidfile <file>", "path to use for the daemon PID file")
     .option("-G, --group <name>", "group for the unix socket", "wharf")
     .option("--cgroup-parent <path>", "parent cgroup for all containers", "/wharf")
+    .option("-b, --bridge <name>", "bridge interface of the default network", "wharf0")
+    .option("--bip <cidr>", "gateway address and subnet of the default bridge network", "10.88.0.1/16")
+    .option("--default-address-pool <pool>", "default address pool for user networks (base=CIDR,size=N)", "base=10.89.0.0/16,size=24")
     .version("0.1.0", "-v, --version")
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   program.parse(argv, { from: "user" });
-  const opts = program.opts<{ host: string[]; dataRoot: string; execRoot: string; runtime: string; logLevel: DaemonOptions["logLevel"]; pidfile?: string; group: string; cgroupParent: string }>();
+  const opts = program.opts<{ host: string[]; dataRoot: string; execRoot: string; runtime: string; logLevel: DaemonOptions["logLevel"]; pidfile?: string; group: string; cgroupParent: string; bridge: string; bip: string; defaultAddressPool: string }>();
   const hosts = opts.host.length ? opts.host : [`unix://${DEFAULT_SOCKET}`];
   return {
     hosts,
@@ -42,5 +51,18 @@ export function parseDaemonOptions(argv: string[]): DaemonOptions {
     pidfile: opts.pidfile ?? (opts.execRoot === "/run/wharf" ? "/run/wharf.pid" : `${opts.execRoot}/wharfd.pid`),
     group: opts.group,
     cgroupParent: opts.cgroupParent.startsWith("/") ? opts.cgroupParent : `/${opts.cgroupParent}`,
+    bridge: opts.bridge,
+    bip: opts.bip,
+    defaultAddressPool: parseAddressPool(opts.defaultAddressPool),
   };
+}
+
+/** "base=10.89.0.0/16,size=24" (dockerd's form). */
+function parseAddressPool(text: string): { base: string; size: number } {
+  const fields = Object.fromEntries(text.split(",").map((kv) => kv.split("=", 2) as [string, string]));
+  const size = Number(fields.size);
+  if (!fields.base || !/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(fields.base) || !Number.isInteger(size) || size < 1 || size > 30) {
+    throw new Error(`invalid --default-address-pool ${text}: want base=CIDR,size=N`);
+  }
+  return { base: fields.base, size };
 }

@@ -1,4 +1,6 @@
 import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { constants as osConstants } from "node:os";
 import * as fs from "node:fs";
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
@@ -8,8 +10,9 @@ import { nativeErrno } from "../lib/native";
 import { attach as attachSocket } from "./attach";
 import { silentLogger, type RuntimeLogger } from "./logger";
 import { buildOciSpec, specToJson } from "./spec";
-import type { HostFacts } from "./host-facts";
-import type { AttachStreams, ContainerRuntime, CreateOptions, ExitInfo, RuntimeState } from "./types";
+import { type HostFacts, hostFacts } from "./host-facts";
+import type { OciProcess, OciSpec } from "./oci-spec";
+import type { AttachStreams, ContainerRuntime, CreateOptions, ExecOptions, ExecProcess, ExitInfo, RuntimeState, SpecInput } from "./types";
 
 /**
  * The OCI runtime (runc, or crun) run under conmon. conmon double-forks away from the daemon,
@@ -329,6 +332,117 @@ export class ConmonRuntime implements ContainerRuntime {
       throw new InvalidParameterError(`invalid signal: ${signal}`);
     }
     await this.runChecked(containerId, ["kill", containerId, String(signal)]);
+  }
+
+  async pause(containerId: string): Promise<void> {
+    this.checkId(containerId);
+    await this.runChecked(containerId, ["pause", containerId]);
+  }
+
+  async resume(containerId: string): Promise<void> {
+    this.checkId(containerId);
+    await this.runChecked(containerId, ["resume", containerId]);
+  }
+
+  async update(containerId: string, r: SpecInput["resources"]): Promise<void> {
+    this.checkId(containerId);
+    const args = ["update"];
+    const flag = (name: string, value: number | string | undefined): void => {
+      if (value !== undefined) args.push(`--${name}`, String(value));
+    };
+    flag("memory", r.memory);
+    // Without swap accounting the kernel has no memsw files to write.
+    if ((this.host ?? hostFacts()).swapAccounting) flag("memory-swap", r.memorySwap);
+    flag("cpu-share", r.cpuShares);
+    flag("cpu-period", r.cpuPeriod);
+    flag("cpu-quota", r.cpuQuota);
+    flag("cpuset-cpus", r.cpusetCpus);
+    flag("cpuset-mems", r.cpusetMems);
+    flag("pids-limit", r.pidsLimit);
+    args.push(containerId);
+    await this.runChecked(containerId, args);
+  }
+
+  /**
+   * `runc exec` with the container's own process spec, changed as asked. The exec is a child
+   * of the daemon (unlike the container): it ends if the daemon dies, the container does not.
+   * runc's own messages go to a log file so the process's stderr stays its own.
+   */
+  async exec(containerId: string, opts: ExecOptions): Promise<ExecProcess> {
+    this.checkId(containerId);
+    const bundle = await this.bundleDir(containerId);
+    if (!bundle) throw new NotFoundError(`No such container: ${containerId}`);
+    const spec = JSON.parse(await fsp.readFile(path.join(bundle, "config.json"), "utf8")) as OciSpec;
+    const env = new Map(spec.process.env.map((e) => [e.split("=", 1)[0], e] as const));
+    for (const e of opts.env) env.set(e.split("=", 1)[0], e);
+    const caps = opts.privileged ? [...(this.host ?? hostFacts()).boundingCaps] : undefined;
+    const proc: OciProcess = {
+      ...spec.process,
+      terminal: false,
+      args: opts.args,
+      env: [...env.values()],
+      cwd: opts.cwd || spec.process.cwd,
+      user: opts.user ?? spec.process.user,
+      capabilities: caps ? { bounding: caps, effective: caps, permitted: caps, inheritable: [], ambient: [] } : spec.process.capabilities,
+    };
+    const dir = path.join(this.execRoot, "execs");
+    await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
+    const base = path.join(dir, `${containerId}-${randomBytes(6).toString("hex")}`);
+    await fsp.writeFile(`${base}.json`, JSON.stringify(proc), { mode: 0o600 });
+    const child = spawn(
+      this.runtimePath,
+      ["--root", this.runtimeRoot, "--log", `${base}.log`, "--log-format", "json", "exec", "--process", `${base}.json`, "--pid-file", `${base}.pid`, containerId],
+      { stdio: [opts.stdin ? "pipe" : "ignore", "pipe", "pipe"] },
+    );
+    const cleanup = (): Promise<unknown> => Promise.all([".json", ".log", ".pid"].map((ext) => fsp.rm(`${base}${ext}`, { force: true })));
+    const exit = new Promise<{ exitCode: number; error?: string }>((resolve) => {
+      child.once("error", (err) => resolve({ exitCode: 126, error: err.message }));
+      child.once("close", async (code, signal) => {
+        const started = fs.existsSync(`${base}.pid`);
+        let error: string | undefined;
+        if (!started) {
+          const log = await fsp.readFile(`${base}.log`, "utf8").catch(() => "");
+          error = runtimeErrorMessage(log) || `exec failed with status ${code ?? signal}`;
+        }
+        await cleanup();
+        resolve({ exitCode: code ?? 128 + (signal ? (osConstants.signals[signal] ?? 0) : 0), error });
+      });
+    });
+    const pid = (async (): Promise<number> => {
+      for (let i = 0; i < 200; i++) {
+        const text = await fsp.readFile(`${base}.pid`, "utf8").catch(() => "");
+        if (text.trim()) return Number(text.trim());
+        const done = await Promise.race([exit.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 25))]);
+        if (done) return 0;
+      }
+      return 0;
+    })();
+    return {
+      stdout: child.stdout as Readable,
+      stderr: child.stderr as Readable,
+      stdin: child.stdin ?? undefined,
+      pid,
+      exit,
+      kill: (signal) => {
+        void pid.then((p) => {
+          if (p > 0) {
+            try {
+              process.kill(p, signal);
+            } catch {
+              // already gone
+            }
+          }
+        });
+      },
+    };
+  }
+
+  async pids(containerId: string): Promise<number[]> {
+    this.checkId(containerId);
+    const r = await this.run(["ps", "--format", "json", containerId]);
+    if (r.code !== 0) throw new ConflictError(`container ${containerId} is not running`);
+    const parsed: unknown = JSON.parse(r.stdout || "[]");
+    return Array.isArray(parsed) ? parsed.filter((p): p is number => typeof p === "number") : [];
   }
 
   async state(containerId: string): Promise<RuntimeState | null> {

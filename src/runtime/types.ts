@@ -89,11 +89,42 @@ export interface AttachStreams {
   close(): void;
 }
 
+/** What an exec changes from the container's own process (docker exec's options). */
+export interface ExecOptions {
+  args: string[];
+  /** Added to the container's environment (KEY=V replaces the same KEY). */
+  env: string[];
+  cwd?: string;
+  user?: { uid: number; gid: number; additionalGids: number[] };
+  privileged: boolean;
+  stdin: boolean;
+}
+
+/** A running exec: its stdio, and its exit (or the runtime's refusal to start it). */
+export interface ExecProcess {
+  stdout: Readable;
+  stderr: Readable;
+  stdin?: Writable;
+  /** Resolves with the host pid once the process runs (0 when it never started). */
+  pid: Promise<number>;
+  exit: Promise<{ exitCode: number; error?: string }>;
+  kill(signal: number): void;
+}
+
 export interface ContainerRuntime {
   /** Writes the bundle, starts conmon, which runs `<runtime> create`. Resolves when the container exists. */
   create(opts: CreateOptions): Promise<{ pid: number }>;
   start(containerId: string): Promise<void>;
   kill(containerId: string, signal: number): Promise<void>;
+  /** Freezes every process of the container (cgroup freezer). */
+  pause(containerId: string): Promise<void>;
+  resume(containerId: string): Promise<void>;
+  /** Changes the cgroup limits of a running container (docker update). */
+  update(containerId: string, resources: SpecInput["resources"]): Promise<void>;
+  /** Runs another process in a running container (its namespaces, cgroups and confinement). */
+  exec(containerId: string, opts: ExecOptions): Promise<ExecProcess>;
+  /** Host pids of every process in the container. */
+  pids(containerId: string): Promise<number[]>;
   /** Removes runtime state, cgroups and the bundle. Idempotent; force kills first. */
   delete(containerId: string, force: boolean): Promise<void>;
   /** null when the runtime does not know the container. */

@@ -125,7 +125,7 @@ describe("docker CLI against wharfd: containers", () => {
     assert.equal(doc.State.Status, "exited");
     assert.equal(doc.Config.Labels.tier, "test");
     assert.ok(doc.Config.Env.includes("FOO=bar"));
-    assert.equal(doc.HostConfig.NetworkMode, "none");
+    assert.equal(doc.HostConfig.NetworkMode, "bridge");
     assert.match(doc.Image, /^sha256:[0-9a-f]{64}$/);
     const filtered = await d.docker(["ps", "-a", "--filter", "label=tier=test", "--filter", "exited=0", "--format", "{{.Names}}"]);
     assert.equal(filtered.stdout.trim(), "c1");

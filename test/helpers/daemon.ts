@@ -10,6 +10,11 @@ export interface TestDaemon {
   socketPath: string;
   dataRoot: string;
   execRoot: string;
+  /** This daemon's own default bridge interface and subnet: tests never share them. */
+  bridge: string;
+  subnet: string;
+  /** The default bridge's gateway (the host's address on it). */
+  gateway: string;
   pid: number;
   wharf(args: string[], opts?: RunOptions): Promise<RunResult>;
   docker(args: string[], opts?: RunOptions): Promise<RunResult>;
@@ -104,23 +109,40 @@ export async function startDaemon(extraArgs: string[] = []): Promise<TestDaemon>
   const dockerConfig = path.join(base, "docker-config");
   fs.mkdirSync(dockerConfig);
   const host = `unix://${socketPath}`;
+  // "wt" + random: leaks.test.ts counts interfaces, rules and leases by this prefix and 10.2xx subnets.
+  const bridge = `wt${Math.random().toString(16).slice(2, 10)}`;
+  const net = `10.${200 + Math.floor(Math.random() * 56)}.${Math.floor(Math.random() * 256)}`;
+  const subnet = `${net}.0/24`;
+  const gateway = `${net}.1`;
+  // User networks come from a second /24 (the pool must not overlap the default bridge).
+  const pool = net.replace(/\.(\d+)$/, (_m, y: string) => `.${Number(y) ^ 128}`);
   let child: ChildProcess;
 
   const launch = async (): Promise<void> => {
     const log = fs.openSync(logFile, "a");
-    child = spawn(process.execPath, [WHARFD, "-H", host, "--data-root", dataRoot, "--exec-root", execRoot, "--log-level", "debug", "--cgroup-parent", "/wharf-test", ...extraArgs], {
+    child = spawn(process.execPath, [WHARFD, "-H", host, "--data-root", dataRoot, "--exec-root", execRoot, "--log-level", "debug", "--cgroup-parent", "/wharf-test", "--bridge", bridge, "--bip", `${gateway}/24`, "--default-address-pool", `base=${pool}.0/24,size=28`, ...extraArgs], {
       stdio: ["ignore", log, log],
     });
     fs.closeSync(log);
     await waitForSocket(socketPath, child, logFile);
   };
-  await launch();
+  try {
+    await launch();
+  } catch (err) {
+    // A daemon that never came up leaves nothing behind either.
+    unmountUnder(base);
+    fs.rmSync(base, { recursive: true, force: true });
+    throw err;
+  }
 
   const daemon: TestDaemon = {
     host,
     socketPath,
     dataRoot,
     execRoot,
+    bridge,
+    subnet,
+    gateway,
     get pid() {
       return child.pid ?? 0;
     },
@@ -149,6 +171,13 @@ export async function startDaemon(extraArgs: string[] = []): Promise<TestDaemon>
             await apiRequest(socketPath, "DELETE", `/containers/${c.Id}?force=1`).catch(() => undefined);
           }
         }
+        // User networks too: their bridges would outlive the daemon.
+        const nets = await apiRequest(socketPath, "GET", "/networks");
+        if (nets.status === 200) {
+          for (const n of nets.json<Array<{ Id: string; Name: string }>>()) {
+            if (!["bridge", "host", "none"].includes(n.Name)) await apiRequest(socketPath, "DELETE", `/networks/${n.Id}`).catch(() => undefined);
+          }
+        }
       } catch {
         // daemon already gone
       }
@@ -159,10 +188,24 @@ export async function startDaemon(extraArgs: string[] = []): Promise<TestDaemon>
         if (child.exitCode === null) child.kill("SIGKILL");
       }
       unmountUnder(base);
+      // Every container is gone, so no IPAM lease may remain (host-local keeps one file per address).
+      const leases = ipamLeases(path.join(dataRoot, "networks", "ipam"));
       fs.rmSync(base, { recursive: true, force: true });
+      // The bridge outlives the daemon by design (as docker0 does); a test daemon's must go.
+      spawnSyncQuiet("ip", ["link", "del", bridge]);
+      if (leases.length) throw new Error(`IPAM leases left behind: ${leases.join(", ")}`);
     },
   };
   return daemon;
+}
+
+/** host-local's lease files (named by address) under an IPAM data dir. */
+function ipamLeases(dir: string): string[] {
+  const out: string[] = [];
+  for (const network of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
+    for (const name of fs.readdirSync(path.join(dir, network))) if (/^\d+\.\d+\.\d+\.\d+$/.test(name)) out.push(`${network}/${name}`);
+  }
+  return out;
 }
 
 /** Unmounts anything still mounted below dir (deepest first), so removing it is safe. */

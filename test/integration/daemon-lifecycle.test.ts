@@ -81,6 +81,15 @@ describe("wharfd lifecycle: crash safety, restart, one daemon per data root", ()
     await d.docker(["rm", "-f", "survivor", "dies"]);
   });
 
+  test("concurrent creates without names all get distinct generated names", async () => {
+    const created = await Promise.all(Array.from({ length: 24 }, () => d.api("POST", "/containers/create", { Image: "busybox", Cmd: ["true"] })));
+    for (const res of created) assert.equal(res.status, 201, res.body);
+    const ids = created.map((res) => res.json<{ Id: string }>().Id);
+    const names = await Promise.all(ids.map(async (id) => (await d.api("GET", `/containers/${id}/json`)).json<{ Name: string }>().Name));
+    assert.equal(new Set(names).size, ids.length);
+    for (const id of ids) assert.equal((await d.api("DELETE", `/containers/${id}`)).status, 204);
+  });
+
   test("SIGTERM stops the daemon cleanly and leaves containers running", async () => {
     const r = await d.docker(["run", "-d", "--name", "calm", "busybox", "sleep", "300"]);
     assert.equal(r.code, 0, r.stderr);

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import { test } from "node:test";
 
@@ -46,5 +47,45 @@ test("no container cgroups of test daemons are left", () => {
     const children = fs.readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory());
     left.push(...children.map((c) => `${dir}/${c.name}`));
   }
+  assert.deepEqual(left, []);
+});
+
+// Networking: test daemons use bridges named "wt…" and subnets 10.200.0.0-10.255.255.255
+// (test/helpers/daemon.ts); a quickstart daemon's wharf0 and 10.88/16 are not counted.
+const TEST_BRIDGE = /^wt[0-9a-z]+$/;
+const TEST_SUBNET = /\b10\.2[0-5]\d\.\d{1,3}\.\d{1,3}\b/;
+
+function sh(cmd: string, args: string[]): string {
+  return spawnSync(cmd, args, { encoding: "utf8" }).stdout ?? "";
+}
+
+test("no test bridges, and no veths attached to one, are left", () => {
+  const links = sh("ip", ["-o", "link", "show"]).split("\n").filter(Boolean);
+  const bridges = links.map((l) => l.split(": ")[1]?.split("@")[0]).filter((name): name is string => !!name && TEST_BRIDGE.test(name));
+  const veths = links.filter((l) => / master wt[0-9a-z]+ /.test(l));
+  assert.deepEqual({ bridges, veths }, { bridges: [], veths: [] });
+});
+
+test("no iptables rules mention a test subnet or a test bridge", () => {
+  const rules: string[] = [];
+  for (const table of ["filter", "nat", "mangle"]) {
+    rules.push(...sh("iptables-save", ["-t", table]).split("\n").filter((l) => TEST_SUBNET.test(l) || /\bwt[0-9a-z]{4,}\b/.test(l)));
+  }
+  assert.deepEqual(rules, []);
+});
+
+test("no network namespaces of test daemons are left (pinned or named)", () => {
+  const pinned = fs
+    .readFileSync("/proc/self/mountinfo", "utf8")
+    .split("\n")
+    .filter((line) => line.includes("nsfs") && line.includes("/tmp/wharf-test-"));
+  const named = fs.existsSync("/run/netns") ? fs.readdirSync("/run/netns").filter((n) => n.includes("wharf")) : [];
+  assert.deepEqual({ pinned, named }, { pinned: [], named: [] });
+});
+
+test("no IPAM leases of test daemons are left", () => {
+  // Data roots are removed by the harness, which first fails a test file that left leases
+  // (TestDaemon.stop); here: nothing under /tmp that looks like a host-local lease dir.
+  const left = fs.readdirSync("/tmp").filter((n) => n.startsWith("wharf-test-")).filter((n) => fs.existsSync(`/tmp/${n}/data/networks/ipam`));
   assert.deepEqual(left, []);
 });

@@ -1,7 +1,8 @@
 import type { ServerResponse } from "node:http";
 import type { Duplex, Readable } from "node:stream";
 import type { ContainerService, WaitCondition } from "../../engine/containers/container-service";
-import { createContainerSchema } from "../../engine/containers/create-request";
+import { createContainerSchema, updateContainerSchema } from "../../engine/containers/create-request";
+import { statsDocument } from "../../engine/containers/stats";
 import { filterContainers, inspectView, summaryView } from "../../engine/containers/views";
 import type { ContainerRootfs, ImageProvider } from "../../engine/images/types";
 import { InvalidParameterError, errorMessage } from "../../lib/errors";
@@ -130,6 +131,46 @@ export function registerContainerRoutes(router: Router, deps: ContainerRouteDeps
   router.post("/containers/:id/kill", async ({ res, params, query }) => {
     await containers.kill(params.id, query.get("signal") || undefined);
     sendEmpty(res, 204);
+  });
+
+  router.post("/containers/:id/update", async ({ req, res, params }) => {
+    const body = await readJson(req, updateContainerSchema);
+    sendJson(res, 200, await containers.update(params.id, body));
+  });
+
+  router.post("/containers/:id/pause", async ({ res, params }) => {
+    await containers.pause(params.id);
+    sendEmpty(res, 204);
+  });
+
+  router.post("/containers/:id/unpause", async ({ res, params }) => {
+    await containers.unpause(params.id);
+    sendEmpty(res, 204);
+  });
+
+  router.get("/containers/:id/stats", async ({ req, res, params, query }) => {
+    const record = containers.get(params.id);
+    const stream = boolParam(query, "stream", true);
+    const oneShot = boolParam(query, "one-shot");
+    let closed = false;
+    req.socket.once("close", () => (closed = true));
+    let previous = oneShot ? undefined : await containers.statsPoint(record.Id);
+    res.writeHead(200, { "Content-Type": "application/json" });
+    // Docker samples once a second; the first document already carries a previous point.
+    for (let i = 0; stream || i === 0; i++) {
+      if (!oneShot) await new Promise((resolve) => setTimeout(resolve, 1000));
+      if (closed) break;
+      const current = containers.get(record.Id);
+      const now = await containers.statsPoint(current.Id);
+      res.write(JSON.stringify(statsDocument(current, now, previous)) + "\n");
+      previous = now;
+      if (!current.State.Running && stream) break;
+    }
+    res.end();
+  });
+
+  router.get("/containers/:id/top", async ({ res, params, query }) => {
+    sendJson(res, 200, await containers.top(params.id, query.get("ps_args") ?? "-ef"));
   });
 
   router.post("/containers/:id/rename", async ({ res, params, query }) => {

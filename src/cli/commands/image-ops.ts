@@ -1,7 +1,7 @@
 /** tag, rmi, import, load, save, image prune. */
 import * as fs from "node:fs";
 import type { Readable } from "node:stream";
-import type { CommandDef } from "../command";
+import type { CommandContext, CommandDef } from "../command";
 import { isNotFound, messageOf, StatusError } from "../errors";
 import { pathSegment } from "../api-client";
 import { displayJsonMessages } from "../jsonstream";
@@ -165,31 +165,38 @@ export const saveCommand: CommandDef = {
   flags: [{ name: "output", short: "o", type: "string", description: "Write to a file, instead of STDOUT" }],
   args: { min: 1 },
   run: async (ctx, flags, images) => {
-    const output = flags.string("output");
-    if (output === "" && ctx.io.stdout.isTTY) {
-      throw new StatusError("cowardly refusing to save to a terminal. Use the -o flag or redirect", 1);
-    }
-    if (output === "") {
-      const res = await ctx.client().request("GET", "/images/get", { query: { names: images } });
-      await copyStream(res, ctx.io.stdout);
-      return 0;
-    }
-    let file: AtomicFile;
-    try {
-      file = createAtomicFile(output);
-    } catch (err) {
-      throw new StatusError(`failed to save image: ${messageOf(err)}`, 1);
-    }
-    try {
-      const res = await ctx.client().request("GET", "/images/get", { query: { names: images } });
-      await copyStream(res, file.stream);
-      await file.commit();
-    } finally {
-      file.abort();
-    }
+    await writeDownload(ctx, flags.string("output"), "failed to save image", () =>
+      ctx.client().request("GET", "/images/get", { query: { names: images } }),
+    );
     return 0;
   },
 };
+
+/**
+ * Streams a download (save, export) to `-o FILE` — written atomically — or to stdout, which
+ * must not be a terminal (docker's rule).
+ */
+export async function writeDownload(ctx: CommandContext, output: string, failure: string, fetch: () => Promise<Readable>): Promise<void> {
+  if (output === "" && ctx.io.stdout.isTTY) {
+    throw new StatusError("cowardly refusing to save to a terminal. Use the -o flag or redirect", 1);
+  }
+  if (output === "") {
+    await copyStream(await fetch(), ctx.io.stdout);
+    return;
+  }
+  let file: AtomicFile;
+  try {
+    file = createAtomicFile(output);
+  } catch (err) {
+    throw new StatusError(`${failure}: ${messageOf(err)}`, 1);
+  }
+  try {
+    await copyStream(await fetch(), file.stream);
+    await file.commit();
+  } finally {
+    file.abort();
+  }
+}
 
 /** Reads one line of the user's answer; EOF counts as "no". */
 async function confirm(stdin: Readable, stdout: NodeJS.WritableStream, message: string): Promise<boolean> {

@@ -222,3 +222,21 @@ export const startCommand: CommandDef = {
     return 0;
   },
 };
+
+export const pauseCommand: CommandDef = {
+  usage: "CONTAINER [CONTAINER...]",
+  short: "Pause all processes within one or more containers",
+  aliases: ["container pause", "pause"],
+  flags: [],
+  args: { min: 1 },
+  run: (ctx, _flags, names) => forEachName(ctx, names, (name) => ctx.client().call("POST", containerPath(name, "/pause"))),
+};
+
+export const unpauseCommand: CommandDef = {
+  usage: "CONTAINER [CONTAINER...]",
+  short: "Unpause all processes within one or more containers",
+  aliases: ["container unpause", "unpause"],
+  flags: [],
+  args: { min: 1 },
+  run: (ctx, _flags, names) => forEachName(ctx, names, (name) => ctx.client().call("POST", containerPath(name, "/unpause"))),
+};

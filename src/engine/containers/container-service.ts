@@ -1,3 +1,4 @@
+import { execFile } from "node:child_process";
 import { EventEmitter } from "node:events";
 import * as fs from "node:fs/promises";
 import * as path from "node:path";
@@ -10,12 +11,15 @@ import { CAPABILITY_NAMES, hostFacts } from "../../runtime/host-facts";
 import type { AttachStreams, ContainerRuntime, ExitInfo, SpecInput } from "../../runtime/types";
 import type { ContainerRootfs, ImageProvider } from "../images/types";
 import type { ContainerStore } from "./container-store";
-import { buildContainerConfig, type HostLimits } from "./create-config";
-import type { CreateContainerRequest } from "./create-request";
-import { writeEtcFiles } from "./etc-files";
+import { buildContainerConfig, type HostLimits, validateResources, validateRestartPolicy } from "./create-config";
+import type { CreateContainerRequest, UpdateContainerRequest } from "./create-request";
+import { hostsFor, resolvConfFor, writeEtcFiles } from "./etc-files";
+import type { NetworkService } from "../networks/network-service";
+import { wantedBindings, type PortBindingsRequest } from "../networks/ports";
 import { RestartBackoff, shouldRestart, startsWithDaemon } from "./restart-policy";
+import { type StatsPoint, takeStatsPoint } from "./stats";
 import { newState, startFailureExitCode } from "./status";
-import type { ContainerRecord } from "./types";
+import type { ContainerRecord, HealthState, HostConfig } from "./types";
 import { ZERO_TIME } from "./types";
 
 export interface ContainerServiceDeps {
@@ -32,6 +36,8 @@ export interface ContainerServiceDeps {
   initPath?: string;
   /** Where container events go for `events` clients. */
   eventLog?: EventLog;
+  /** CNI networking; without it containers get only "none" or "host". */
+  networks?: NetworkService;
   resolveUser(rootfs: string, user: string): Promise<{ uid: number; gid: number; additionalGids: number[] }>;
   log: { info(obj: object, msg?: string): void; warn(obj: object, msg?: string): void; error(obj: object, msg?: string): void };
 }
@@ -109,8 +115,8 @@ export class ContainerService {
     const image = this.deps.images.resolve(req.Image);
     const id = newId();
     const built = buildContainerConfig(req, image, id, this.deps.limits, this.deps.defaultRuntime);
-    const fullName = `/${(name || this.uniqueRandomName()).replace(/^\//, "")}`;
-    this.assertNameFree(fullName);
+    let fullName = `/${(name || this.uniqueRandomName()).replace(/^\//, "")}`;
+    if (name) this.assertNameFree(fullName);
 
     const dir = this.containerDir(id);
     const record: ContainerRecord = {
@@ -130,6 +136,8 @@ export class ContainerService {
       Platform: "linux",
       Config: built.config,
       HostConfig: built.hostConfig,
+      // --network-alias and --ip, applied when the container joins its network at start.
+      ...(req.NetworkingConfig ? { NetworkingConfig: req.NetworkingConfig as ContainerRecord["NetworkingConfig"] } : {}),
     };
     await fs.mkdir(dir, { recursive: true, mode: 0o710 });
     try {
@@ -144,6 +152,11 @@ export class ContainerService {
         extraHosts: (built.hostConfig.ExtraHosts as string[] | null) ?? [],
       });
       await this.lock.run("names", async () => {
+        // A generated name taken meanwhile by a concurrent create is simply drawn again.
+        if (!name && this.deps.store.byName(fullName)) {
+          fullName = `/${this.uniqueRandomName()}`;
+          record.Name = fullName;
+        }
         this.assertNameFree(fullName);
         this.deps.store.save(record);
       });
@@ -213,6 +226,7 @@ export class ContainerService {
         stdinOnce: record.Config.StdinOnce,
         tty: record.Config.Tty,
       });
+      await this.connectNetwork(record, pid);
       await this.connectPendingAttaches(id);
       await runtime.start(id);
       record.State = {
@@ -235,6 +249,8 @@ export class ContainerService {
       const message = errorMessage(err);
       this.failPendingAttaches(id, err instanceof Error ? err : new Error(message));
       await runtime.delete(id, true).catch(() => undefined);
+      await this.deps.networks?.detach(id).catch(() => undefined);
+      delete record.NetworkSettings;
       await rootfs.unmount(id).catch(() => undefined);
       await fs.rm(this.bundleDir(id), { recursive: true, force: true });
       record.State = { ...record.State, Error: message, ExitCode: startFailureExitCode(message) };
@@ -247,6 +263,109 @@ export class ContainerService {
     }
   }
 
+  /** The network namespace runc gives the container: a new one, the host's, or another container's. */
+  private namespaceFor(mode: string): SpecInput["network"] {
+    if (mode === "host") return "host";
+    if (!mode.startsWith("container:")) return "none"; // a new namespace; CNI fills it for bridge networks
+    const other = this.get(mode.slice("container:".length));
+    if (!other.State.Running) throw new ConflictError(`cannot join network of a non running container: ${other.Id}`);
+    if (other.HostConfig.NetworkMode === "host") return "host";
+    return { netnsPath: other.NetworkSettings?.SandboxKey || `/proc/${other.State.Pid}/ns/net` };
+  }
+
+  /** CNI ADD into the namespace runc created, before the process starts; then /etc/hosts gets the address. */
+  private async connectNetwork(record: ContainerRecord, pid: number): Promise<void> {
+    const mode = record.HostConfig.NetworkMode;
+    const networks = this.deps.networks;
+    if (!networks || mode === "none" || mode === "host" || mode.startsWith("container:")) return;
+    const bindings = wantedBindings(
+      (record.HostConfig.PortBindings as PortBindingsRequest | null) ?? {},
+      record.HostConfig.PublishAllPorts === true,
+      record.Config.ExposedPorts ?? {},
+    );
+    const endpoints = record.NetworkingConfig?.EndpointsConfig ?? {};
+    const wanted = endpoints[mode] ?? endpoints.default ?? Object.values(endpoints)[0];
+    record.NetworkSettings = await networks.attach({
+      containerId: record.Id,
+      pid,
+      network: mode,
+      portBindings: bindings,
+      ip: wanted?.IPAMConfig?.IPv4Address || undefined,
+      aliases: wanted?.Aliases ?? undefined,
+    });
+    const dnsServer = networks.dnsServerFor(mode);
+    const hc = record.HostConfig;
+    if (dnsServer && !((hc.Dns as string[] | null) ?? []).length) {
+      // User networks resolve names through the embedded DNS, as Docker's 127.0.0.11.
+      const opts = { hostname: record.Config.Hostname, domainname: record.Config.Domainname, networkMode: mode, extraHosts: [] };
+      const dnsSearch = (hc.DnsSearch as string[] | null) ?? [];
+      const dnsOptions = (hc.DnsOptions as string[] | null) ?? [];
+      await fs.writeFile(record.ResolvConfPath, await resolvConfFor({ ...opts, dns: [dnsServer], dnsSearch, dnsOptions }));
+    }
+    await this.writeHosts(record);
+  }
+
+  /** /etc/hosts with one line per address the container has (rewritten in place: it is bind-mounted). */
+  private async writeHosts(record: ContainerRecord): Promise<void> {
+    const networks = this.deps.networks;
+    const [first, ...others] = Object.values(record.NetworkSettings?.Networks ?? {});
+    const text = hostsFor({
+      hostname: record.Config.Hostname,
+      domainname: record.Config.Domainname,
+      networkMode: record.HostConfig.NetworkMode,
+      dns: [],
+      dnsSearch: [],
+      dnsOptions: [],
+      // --add-host NAME:host-gateway means the default bridge's gateway, as in Docker.
+      extraHosts: ((record.HostConfig.ExtraHosts as string[] | null) ?? []).map((h) => (networks ? h.replace(/([:=])host-gateway$/, `$1${networks.hostGateway()}`) : h)),
+      address: first?.IPAddress,
+    });
+    await fs.writeFile(record.HostsPath, text + others.map((ep) => `${ep.IPAddress}\t${record.Config.Hostname}\n`).join(""));
+  }
+
+  private async disconnectNetwork(id: string): Promise<void> {
+    await this.deps.networks?.detach(id).catch((err: unknown) => this.deps.log.warn({ id, err: errorMessage(err) }, "network detach failed"));
+    const record = this.deps.store.get(id);
+    if (record?.NetworkSettings) {
+      delete record.NetworkSettings;
+      this.deps.store.save(record);
+    }
+  }
+
+  /** `network connect` on a running container: one more interface in its namespace. */
+  async connectToNetwork(idOrName: string, network: string, opts: { ip?: string; aliases?: string[] }): Promise<void> {
+    const networks = this.deps.networks;
+    if (!networks) throw new SystemError("networking is not available");
+    const id = this.get(idOrName).Id;
+    await this.lock.run(id, async () => {
+      const record = this.get(id);
+      if (!record.State.Running || !record.NetworkSettings) {
+        throw new ConflictError(`container ${id} is not running on a bridge network: wharf connects running containers only`);
+      }
+      const endpoint = await networks.connect(id, network, opts);
+      const name = networks.resolve(network).Name;
+      record.NetworkSettings.Networks[name] = endpoint;
+      this.deps.store.save(record);
+      await this.writeHosts(record);
+    });
+  }
+
+  /** `network disconnect`: the container leaves one network. */
+  async disconnectNetworkOf(idOrName: string, network: string): Promise<void> {
+    const networks = this.deps.networks;
+    if (!networks) throw new SystemError("networking is not available");
+    const id = this.get(idOrName).Id;
+    await this.lock.run(id, async () => {
+      const record = this.get(id);
+      const removed = await networks.disconnect(id, network);
+      if (record.NetworkSettings) {
+        delete record.NetworkSettings.Networks[removed.Name];
+        this.deps.store.save(record);
+        await this.writeHosts(record);
+      }
+    });
+  }
+
   /** Translates the stored record into the runtime's spec input. */
   private async specFor(record: ContainerRecord, rootfsPath: string): Promise<SpecInput> {
     const hc = record.HostConfig;
@@ -256,11 +375,6 @@ export class ContainerService {
     const seccompValue = seccompOpt?.slice("seccomp=".length);
     const noNewPrivileges = securityOpts.some((o) => /^no-new-privileges(?:[:=]true)?$/.test(o));
     const user = await this.deps.resolveUser(rootfsPath, cfg.User);
-    let memorySwap: number | undefined;
-    if (hc.MemorySwap !== 0) memorySwap = hc.MemorySwap;
-    else if (hc.Memory > 0) memorySwap = hc.Memory * 2; // Docker's default: as much swap as memory
-    const period = hc.NanoCpus > 0 ? 100000 : hc.CpuPeriod || undefined;
-    const quota = hc.NanoCpus > 0 ? Math.round((hc.NanoCpus * 100000) / 1e9) : hc.CpuQuota || undefined;
     const initPath = hc.Init ? this.deps.initPath : undefined;
     if (hc.Init && !initPath) throw new SystemError("--init: no init binary (tini or catatonit) is installed");
     return {
@@ -280,17 +394,8 @@ export class ContainerService {
       capDrop: hc.CapDrop ?? [],
       noNewPrivileges,
       seccomp: seccompValue === undefined ? "default" : seccompValue === "unconfined" ? "unconfined" : { profileJson: seccompValue },
-      network: hc.NetworkMode === "host" ? "host" : "none",
-      resources: {
-        memory: hc.Memory > 0 ? hc.Memory : undefined,
-        memorySwap,
-        cpuShares: hc.CpuShares > 0 ? hc.CpuShares : undefined,
-        cpuQuota: quota,
-        cpuPeriod: period,
-        cpusetCpus: hc.CpusetCpus || undefined,
-        cpusetMems: hc.CpusetMems || undefined,
-        pidsLimit: hc.PidsLimit && hc.PidsLimit > 0 ? hc.PidsLimit : undefined,
-      },
+      network: this.namespaceFor(hc.NetworkMode),
+      resources: resourcesOf(hc),
       ulimits: hc.Ulimits ?? [],
       cgroupsPath: `${this.deps.cgroupParent}/${record.Id}`,
       initPath,
@@ -356,12 +461,18 @@ export class ContainerService {
       });
       return;
     }
-    if (!record.State.Running) throw new NotModifiedError("container already stopped");
+    if (!record.State.Running) {
+      // A policy restart may be starting it right now, under the lock (CNI ADD takes a while):
+      // wait for that start to finish, then stop what it started.
+      await this.lock.run(record.Id, async () => undefined);
+      if (!record.State.Running) throw new NotModifiedError("container already stopped");
+    }
     record.ManuallyStopped = true;
     this.deps.store.save(record);
     const signal = opts.signal ? parseSignal(opts.signal) : record.Config.StopSignal ? parseSignal(record.Config.StopSignal) : SIGTERM;
     const timeout = opts.timeoutSeconds ?? record.Config.StopTimeout ?? 10;
     const exited = this.waitFor(record.Id, "not-running");
+    await this.thawForSignal(record);
     await this.deps.runtime.kill(record.Id, signal).catch(() => undefined);
     this.emit("kill", record, { signal: String(signal) });
     const timedOut = timeout >= 0 ? await Promise.race([exited.then(() => false), sleep(timeout * 1000).then(() => true)]) : true;
@@ -392,8 +503,101 @@ export class ContainerService {
     // Registered before the signal goes out: a fast exit must not be missed.
     const exited = this.waitFor(record.Id, "not-running");
     await this.deps.runtime.kill(record.Id, signal);
+    if (signal === SIGKILL) await this.thawForSignal(record);
     this.emit("kill", record, { signal: String(signal) });
     if (signal === SIGKILL) await this.settleExit(record.Id, exited);
+  }
+
+  // ---- pause, unpause, top ---------------------------------------------------------------
+
+  async pause(idOrName: string): Promise<void> {
+    const id = this.get(idOrName).Id;
+    await this.lock.run(id, async () => {
+      const record = this.get(id);
+      if (!record.State.Running) throw new ConflictError(`Container ${id} is not running`);
+      if (record.State.Paused) throw new ConflictError(`Container ${id} is already paused`);
+      await this.deps.runtime.pause(id);
+      record.State = { ...record.State, Paused: true, Status: "paused" };
+      this.deps.store.save(record);
+      this.emit("pause", record);
+    });
+  }
+
+  async unpause(idOrName: string): Promise<void> {
+    const id = this.get(idOrName).Id;
+    await this.lock.run(id, async () => {
+      const record = this.get(id);
+      if (!record.State.Paused) throw new ConflictError(`Container ${id} is not paused`);
+      await this.deps.runtime.resume(id);
+      record.State = { ...record.State, Paused: false, Status: "running" };
+      this.deps.store.save(record);
+      this.emit("unpause", record);
+    });
+  }
+
+  /** A frozen process only acts on a signal once thawed: signals to a paused container thaw it. */
+  private async thawForSignal(record: ContainerRecord): Promise<void> {
+    if (!record.State.Paused) return;
+    await this.deps.runtime.resume(record.Id).catch(() => undefined);
+    record.State = { ...record.State, Paused: false, Status: "running" };
+    this.deps.store.save(record);
+  }
+
+  /** A point of the container's resource usage (docker stats). */
+  async statsPoint(idOrName: string): Promise<StatsPoint> {
+    return takeStatsPoint(this.get(idOrName), this.deps.cgroupParent);
+  }
+
+  /** The container's processes as the host's `ps` shows them (Docker's /top). */
+  async top(idOrName: string, psArgs: string): Promise<{ Titles: string[]; Processes: string[][] }> {
+    const record = this.get(idOrName);
+    if (!record.State.Running) throw new ConflictError(`Container ${record.Id} is not running`);
+    const pids = new Set(await this.deps.runtime.pids(record.Id));
+    return topTable(await hostPs(psArgs), pids);
+  }
+
+  /** docker update: new limits (applied live to a running container) and restart policy. */
+  async update(idOrName: string, req: UpdateContainerRequest): Promise<{ Warnings: string[] }> {
+    const id = this.get(idOrName).Id;
+    return this.lock.run(id, async () => {
+      const record = this.get(id);
+      const current = record.HostConfig;
+      const next: HostConfig = { ...current };
+      const numeric = ["Memory", "MemorySwap", "MemoryReservation", "NanoCpus", "CpuShares", "CpuPeriod", "CpuQuota", "BlkioWeight"] as const;
+      for (const key of numeric) {
+        const value = req[key];
+        if (value !== null && value !== undefined) next[key] = value;
+      }
+      if (req.CpusetCpus != null) next.CpusetCpus = req.CpusetCpus;
+      if (req.CpusetMems != null) next.CpusetMems = req.CpusetMems;
+      if (req.PidsLimit != null) next.PidsLimit = req.PidsLimit;
+      if (req.NanoCpus != null && req.NanoCpus > 0) {
+        next.CpuPeriod = 0;
+        next.CpuQuota = 0;
+      }
+      if (req.Memory != null && req.MemorySwap == null && current.MemorySwap > 0 && req.Memory > current.MemorySwap) {
+        throw new InvalidParameterError("Memory limit should be smaller than already set memoryswap limit, update the memoryswap at the same time");
+      }
+      if (req.RestartPolicy) {
+        next.RestartPolicy = {
+          Name: ((req.RestartPolicy.Name || "no") as HostConfig["RestartPolicy"]["Name"]),
+          MaximumRetryCount: req.RestartPolicy.MaximumRetryCount ?? 0,
+        };
+        validateRestartPolicy(next.RestartPolicy, next.AutoRemove);
+      }
+      validateResources(next, this.deps.limits);
+      if (record.State.Running) {
+        try {
+          await this.deps.runtime.update(id, resourcesOf(next));
+        } catch (err) {
+          throw new SystemError(`Cannot update container ${id}: ${errorMessage(err)}`);
+        }
+      }
+      record.HostConfig = next;
+      this.deps.store.save(record);
+      this.emit("update", record);
+      return { Warnings: [] };
+    });
   }
 
   async restart(idOrName: string, opts: { timeoutSeconds?: number; signal?: string } = {}): Promise<void> {
@@ -430,9 +634,10 @@ export class ContainerService {
     });
   }
 
-  /** Frees what only a running container needs: runtime state, cgroups, the mounted rootfs. */
+  /** Frees what only a running container needs: runtime state, cgroups, network, the mounted rootfs. */
   private async releaseRuntime(id: string): Promise<void> {
     await this.deps.runtime.delete(id, true).catch((err: unknown) => this.deps.log.warn({ id, err: errorMessage(err) }, "runtime delete failed"));
+    await this.disconnectNetwork(id);
     await this.deps.rootfs.unmount(id).catch((err: unknown) => this.deps.log.warn({ id, err: errorMessage(err) }, "rootfs unmount failed"));
     await fs.rm(this.bundleDir(id), { recursive: true, force: true });
   }
@@ -554,6 +759,7 @@ export class ContainerService {
       }
       const exited = this.waitFor(record.Id, "not-running");
       await this.deps.runtime.kill(record.Id, SIGKILL).catch(() => undefined);
+      await this.thawForSignal(record);
       await this.settleExit(record.Id, exited);
     }
     await this.lock.run(record.Id, async () => {
@@ -575,6 +781,22 @@ export class ContainerService {
     this.emit("destroy", record);
   }
 
+  /** Records a healthcheck result; a change of status is Docker's `health_status: …` event. */
+  setHealth(id: string, health: HealthState): void {
+    const record = this.deps.store.get(id);
+    if (!record) return;
+    const previous = record.State.Health?.Status;
+    record.State = { ...record.State, Health: health };
+    this.deps.store.save(record);
+    if (previous !== health.Status && health.Status !== "starting") this.emit(`health_status: ${health.Status}`, record);
+  }
+
+  /** Publishes an event about a container from another module (exec sessions). */
+  publish(action: string, containerId: string, attributes: Record<string, string> = {}): void {
+    const record = this.deps.store.get(containerId);
+    if (record) this.emit(action, record, attributes);
+  }
+
   private emit(action: string, record: ContainerRecord, attributes: Record<string, string> = {}): void {
     this.events.emit(action, record);
     this.deps.eventLog?.publish("container", action, record.Id, {
@@ -585,6 +807,50 @@ export class ContainerService {
     });
     this.deps.log.info({ id: shortId(record.Id), name: record.Name, action }, "container event");
   }
+}
+
+/** The cgroup limits a HostConfig asks for, in the runtime's terms. */
+function resourcesOf(hc: HostConfig): SpecInput["resources"] {
+  let memorySwap: number | undefined;
+  if (hc.MemorySwap !== 0) memorySwap = hc.MemorySwap;
+  else if (hc.Memory > 0) memorySwap = hc.Memory * 2; // Docker's default: as much swap as memory
+  return {
+    memory: hc.Memory > 0 ? hc.Memory : undefined,
+    memorySwap,
+    cpuShares: hc.CpuShares > 0 ? hc.CpuShares : undefined,
+    cpuQuota: hc.NanoCpus > 0 ? Math.round((hc.NanoCpus * 100000) / 1e9) : hc.CpuQuota || undefined,
+    cpuPeriod: hc.NanoCpus > 0 ? 100000 : hc.CpuPeriod || undefined,
+    cpusetCpus: hc.CpusetCpus || undefined,
+    cpusetMems: hc.CpusetMems || undefined,
+    pidsLimit: hc.PidsLimit && hc.PidsLimit > 0 ? hc.PidsLimit : undefined,
+  };
+}
+
+/** Runs the host's ps with the caller's options (no shell: the words are passed as they are). */
+function hostPs(psArgs: string): Promise<string> {
+  const args = psArgs.trim() === "" ? ["-ef"] : psArgs.trim().split(/\s+/);
+  return new Promise((resolve, reject) => {
+    execFile("ps", args, { maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (err) reject(new SystemError(`ps: ${stderr.trim() || err.message}`));
+      else resolve(stdout);
+    });
+  });
+}
+
+/** Keeps the rows of `ps` output whose PID column names a process of the container. */
+export function topTable(output: string, pids: Set<number>): { Titles: string[]; Processes: string[][] } {
+  const lines = output.split("\n").filter((l) => l.trim() !== "");
+  const titles = (lines[0] ?? "").trim().split(/\s+/);
+  const pidColumn = titles.indexOf("PID");
+  if (pidColumn < 0) throw new InvalidParameterError(`Couldn't find PID field in ps output`);
+  const processes: string[][] = [];
+  for (const line of lines.slice(1)) {
+    const fields = line.trim().split(/\s+/);
+    // The last column (the command) keeps its spaces.
+    const row = [...fields.slice(0, titles.length - 1), fields.slice(titles.length - 1).join(" ")];
+    if (pids.has(Number(row[pidColumn]))) processes.push(row);
+  }
+  return { Titles: titles, Processes: processes };
 }
 
 function sleep(ms: number): Promise<void> {

@@ -7,6 +7,9 @@ import type { ContainerRecord } from "./types";
  */
 export class ContainerStore {
   private readonly byId = new Map<string, ContainerRecord>();
+  /** "/name" -> id, kept in step with byId (names are looked up on every create and request). */
+  private readonly names = new Map<string, string>();
+  private readonly nameOf = new Map<string, string>();
 
   constructor(private readonly metadata: Metadata) {
     metadata.ensureSchema(`
@@ -20,6 +23,8 @@ export class ContainerStore {
     for (const row of rows) {
       const record = JSON.parse(row.record) as ContainerRecord;
       this.byId.set(record.Id, record);
+      this.names.set(record.Name, record.Id);
+      this.nameOf.set(record.Id, record.Name);
     }
   }
 
@@ -32,9 +37,8 @@ export class ContainerStore {
   }
 
   byName(name: string): ContainerRecord | undefined {
-    const wanted = name.startsWith("/") ? name : `/${name}`;
-    for (const record of this.byId.values()) if (record.Name === wanted) return record;
-    return undefined;
+    const id = this.names.get(name.startsWith("/") ? name : `/${name}`);
+    return id === undefined ? undefined : this.byId.get(id);
   }
 
   /** Inserts or replaces; the UNIQUE name constraint is the last guard against a duplicate name. */
@@ -42,11 +46,19 @@ export class ContainerStore {
     this.metadata.db
       .prepare("INSERT INTO containers (id, name, record) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET name = excluded.name, record = excluded.record")
       .run(record.Id, record.Name, JSON.stringify(record));
+    // Records are changed in place, so the name it was filed under is kept apart (a rename).
+    const filedAs = this.nameOf.get(record.Id);
+    if (filedAs !== undefined && filedAs !== record.Name) this.names.delete(filedAs);
     this.byId.set(record.Id, record);
+    this.names.set(record.Name, record.Id);
+    this.nameOf.set(record.Id, record.Name);
   }
 
   delete(id: string): void {
     this.metadata.db.prepare("DELETE FROM containers WHERE id = ?").run(id);
+    const filedAs = this.nameOf.get(id);
+    if (filedAs !== undefined && this.names.get(filedAs) === id) this.names.delete(filedAs);
+    this.nameOf.delete(id);
     this.byId.delete(id);
   }
 

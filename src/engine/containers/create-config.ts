@@ -1,6 +1,7 @@
 import * as os from "node:os";
 import { InvalidParameterError, NotFoundError } from "../../lib/errors";
 import type { ImageRecord } from "../images/types";
+import { type PortBindingsRequest, validatePortBindings } from "../networks/ports";
 import type { CreateContainerRequest } from "./create-request";
 import type { ContainerConfig, HostConfig, RestartPolicy } from "./types";
 
@@ -8,8 +9,8 @@ import type { ContainerConfig, HostConfig, RestartPolicy } from "./types";
 export interface HostLimits {
   ncpu: number;
   runtimes: string[];
-  /** Networks that exist; until the networking issue lands, only "none" and "host". */
-  networks: string[];
+  /** Whether a network with this name or id exists (the network service answers). */
+  hasNetwork(nameOrId: string): boolean;
 }
 
 export interface BuiltConfig {
@@ -79,7 +80,7 @@ export function mergeEnv(base: string[], overrides: string[]): string[] {
   return [...merged.values()];
 }
 
-function validateRestartPolicy(policy: RestartPolicy, autoRemove: boolean): void {
+export function validateRestartPolicy(policy: RestartPolicy, autoRemove: boolean): void {
   if (!(RESTART_POLICIES as readonly string[]).includes(policy.Name)) {
     throw new InvalidParameterError(
       `invalid restart policy: unknown policy '${policy.Name}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'`,
@@ -130,7 +131,7 @@ export function validateSecurityOpts(opts: string[]): void {
   }
 }
 
-function validateResources(hc: HostConfig, limits: HostLimits): void {
+export function validateResources(hc: HostConfig, limits: HostLimits): void {
   if (hc.Memory > 0 && hc.Memory < MIN_MEMORY) {
     throw new InvalidParameterError("Minimum memory limit allowed is 6MB");
   }
@@ -159,10 +160,15 @@ function validateResources(hc: HostConfig, limits: HostLimits): void {
 }
 
 function normalizeNetworkMode(mode: string | null | undefined, limits: HostLimits): string {
-  // Until the networking issue brings the default bridge, "default" means no network.
-  const name = !mode || mode === "default" ? "none" : mode;
+  // As in Docker, no network (or "default") means the default bridge network.
+  const name = !mode || mode === "default" ? "bridge" : mode;
   if (name === "none" || name === "host") return name;
-  if (limits.networks.includes(name)) return name;
+  if (name.startsWith("container:")) {
+    // The other container is resolved when this one starts (it must be running then).
+    if (name === "container:") throw new InvalidParameterError("--network: container name or id missing after container:");
+    return name;
+  }
+  if (limits.hasNetwork(name)) return name;
   throw new NotFoundError(`network ${name} not found`);
 }
 
@@ -214,6 +220,7 @@ export function buildContainerConfig(
   validateRestartPolicy(hostConfig.RestartPolicy, hostConfig.AutoRemove);
   validateResources(hostConfig, limits);
   validateSecurityOpts(hostConfig.SecurityOpt ?? []);
+  validatePortBindings((hostConfig.PortBindings as PortBindingsRequest | null) ?? {});
   if (!limits.runtimes.includes(hostConfig.Runtime)) {
     throw new InvalidParameterError(`unknown or invalid runtime name: ${hostConfig.Runtime}`);
   }
@@ -261,7 +268,9 @@ export function buildContainerConfig(
   const stopSignal = req.StopSignal || imageConfig.StopSignal;
   if (stopSignal) config.StopSignal = stopSignal;
   if (req.StopTimeout != null) config.StopTimeout = req.StopTimeout;
-  const healthcheck = req.Healthcheck ?? imageConfig.Healthcheck;
+  // Docker's merge: fields the run options set (non-zero) replace the image's HEALTHCHECK ones.
+  const requested = Object.fromEntries(Object.entries(req.Healthcheck ?? {}).filter(([, v]) => v !== null && v !== undefined && v !== 0));
+  const healthcheck = req.Healthcheck || imageConfig.Healthcheck ? { ...(imageConfig.Healthcheck ?? {}), ...requested } : undefined;
   if (healthcheck) config.Healthcheck = healthcheck as ContainerConfig["Healthcheck"];
   if (imageConfig.OnBuild) config.OnBuild = imageConfig.OnBuild;
 

@@ -8,6 +8,10 @@ export function statusText(state: ContainerState, now = Date.now()): string {
   if (state.Restarting) return `Restarting (${state.ExitCode}) ${since(state.FinishedAt)} ago`;
   if (state.Running) {
     if (state.Paused) return `Up ${since(state.StartedAt)} (Paused)`;
+    if (state.Health) {
+      const health = state.Health.Status === "starting" ? "health: starting" : state.Health.Status;
+      return `Up ${since(state.StartedAt)} (${health})`;
+    }
     return `Up ${since(state.StartedAt)}`;
   }
   if (state.Status === "removing") return "Removal In Progress";

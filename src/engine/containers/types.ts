@@ -1,4 +1,19 @@
 import type { ImageRuntimeConfig } from "../images/types";
+import type { ContainerNetworkState } from "../networks/types";
+
+/** One probe of a healthcheck, as Docker logs it in State.Health.Log. */
+export interface HealthProbe {
+  Start: string;
+  End: string;
+  ExitCode: number;
+  Output: string;
+}
+
+export interface HealthState {
+  Status: "starting" | "healthy" | "unhealthy";
+  FailingStreak: number;
+  Log: HealthProbe[];
+}
 
 /** Docker's State object, stored as clients see it in inspect. */
 export interface ContainerState {
@@ -13,6 +28,8 @@ export interface ContainerState {
   Error: string;
   StartedAt: string;
   FinishedAt: string;
+  /** Present while a container with a healthcheck runs. */
+  Health?: HealthState;
 }
 
 export interface RestartPolicy {
@@ -95,6 +112,10 @@ export interface ContainerRecord {
   HostConfig: HostConfig;
   /** Set by `stop`, cleared by `start`: restart policies leave such a container alone (Docker's HasBeenManuallyStopped). Not shown in inspect. */
   ManuallyStopped?: boolean;
+  /** Addresses, endpoints and published ports while the container runs (cleared at exit). */
+  NetworkSettings?: ContainerNetworkState;
+  /** The create request's per-network settings (aliases, a fixed address), as Docker keeps them. */
+  NetworkingConfig?: { EndpointsConfig?: Record<string, { Aliases?: string[] | null; IPAMConfig?: { IPv4Address?: string | null } | null } | null> | null };
 }
 
 export const ZERO_TIME = "0001-01-01T00:00:00Z";

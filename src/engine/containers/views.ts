@@ -1,4 +1,6 @@
 import { InvalidParameterError } from "../../lib/errors";
+import { portsView, summaryPorts } from "../networks/ports";
+import type { EndpointState } from "../networks/types";
 import { statusText } from "./status";
 import type { ContainerRecord } from "./types";
 
@@ -7,18 +9,18 @@ import type { ContainerRecord } from "./types";
  * summary, plus `ps` filtering. Pure functions of the record.
  */
 
-function endpointFor(networkMode: string): Record<string, unknown> {
+function endpointFor(networkMode: string, ep?: EndpointState): Record<string, unknown> {
   return {
     IPAMConfig: null,
     Links: null,
-    Aliases: null,
-    MacAddress: "",
+    Aliases: ep?.Aliases ?? null,
+    MacAddress: ep?.MacAddress ?? "",
     DriverOpts: null,
-    NetworkID: networkMode,
-    EndpointID: "",
-    Gateway: "",
-    IPAddress: "",
-    IPPrefixLen: 0,
+    NetworkID: ep?.NetworkID ?? "",
+    EndpointID: ep?.EndpointID ?? "",
+    Gateway: ep?.Gateway ?? "",
+    IPAddress: ep?.IPAddress ?? "",
+    IPPrefixLen: ep?.IPPrefixLen ?? 0,
     IPv6Gateway: "",
     GlobalIPv6Address: "",
     GlobalIPv6PrefixLen: 0,
@@ -26,27 +28,38 @@ function endpointFor(networkMode: string): Record<string, unknown> {
   };
 }
 
-function networkSettings(record: ContainerRecord): Record<string, unknown> {
+/** Networks as Docker shows them: one entry per joined network; none for container:X. */
+function networksView(record: ContainerRecord): Record<string, unknown> {
   const mode = record.HostConfig.NetworkMode;
+  if (mode.startsWith("container:")) return {};
+  const joined = record.NetworkSettings?.Networks ?? {};
+  if (Object.keys(joined).length) return Object.fromEntries(Object.entries(joined).map(([name, ep]) => [name, endpointFor(name, ep)]));
+  return { [mode]: endpointFor(mode) };
+}
+
+function networkSettings(record: ContainerRecord): Record<string, unknown> {
+  const ns = record.NetworkSettings;
+  // Docker repeats the default bridge's endpoint at the top level (deprecated fields).
+  const top = ns?.Networks.bridge;
   return {
     Bridge: "",
-    SandboxID: "",
-    SandboxKey: "",
-    Ports: {},
+    SandboxID: ns ? record.Id : "",
+    SandboxKey: ns?.SandboxKey ?? "",
+    Ports: ns ? portsView(record.Config.ExposedPorts ?? {}, ns.Ports) : {},
     HairpinMode: false,
     LinkLocalIPv6Address: "",
     LinkLocalIPv6PrefixLen: 0,
     SecondaryIPAddresses: null,
     SecondaryIPv6Addresses: null,
-    EndpointID: "",
-    Gateway: "",
+    EndpointID: top?.EndpointID ?? "",
+    Gateway: top?.Gateway ?? "",
     GlobalIPv6Address: "",
     GlobalIPv6PrefixLen: 0,
-    IPAddress: "",
-    IPPrefixLen: 0,
+    IPAddress: top?.IPAddress ?? "",
+    IPPrefixLen: top?.IPPrefixLen ?? 0,
     IPv6Gateway: "",
-    MacAddress: "",
-    Networks: { [mode]: endpointFor(mode) },
+    MacAddress: top?.MacAddress ?? "",
+    Networks: networksView(record),
   };
 }
 
@@ -92,12 +105,12 @@ export function summaryView(record: ContainerRecord, now = Date.now()): Record<s
     ImageID: record.Image,
     Command: commandLine(record),
     Created: Math.floor(Date.parse(record.Created) / 1000),
-    Ports: [],
+    Ports: summaryPorts(record.Config.ExposedPorts ?? {}, record.NetworkSettings?.Ports ?? []),
     Labels: record.Config.Labels ?? {},
     State: record.State.Status,
     Status: statusText(record.State, now),
     HostConfig: { NetworkMode: record.HostConfig.NetworkMode },
-    NetworkSettings: { Networks: { [record.HostConfig.NetworkMode]: endpointFor(record.HostConfig.NetworkMode) } },
+    NetworkSettings: { Networks: networksView(record) },
     Mounts: [],
   };
 }
@@ -141,7 +154,8 @@ export function filterContainers(records: ContainerRecord[], filters: Map<string
       any(ancestorIds, (imageId) => c.Image === imageId || c.Config.Image === imageId) &&
       (!before || before.every((t) => created < t)) &&
       (!since || since.every((t) => created > t)) &&
-      any(filters.get("network"), (v) => c.HostConfig.NetworkMode === v)
+      any(filters.get("network"), (v) => c.HostConfig.NetworkMode === v) &&
+      any(filters.get("health"), (v) => (c.State.Health?.Status ?? "none") === v)
     );
   });
 }

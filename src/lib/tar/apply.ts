@@ -30,6 +30,8 @@ import {
 export interface ApplyOptions {
   /** Receives the uncompressed tar in order, e.g. to keep it as a blob; awaited (backpressure). */
   sink?: (chunk: Buffer) => Promise<void>;
+  /** Owner of every extracted entry instead of the archive's (docker cp without -a). */
+  owner?: { uid: number; gid: number };
 }
 
 export interface ApplyResult {
@@ -55,10 +57,11 @@ interface Ctx {
   size: number;
   /** Directory mtimes are set last: creating children would change them again. */
   dirTimes: Array<{ path: string; mtime: Date }>;
+  owner?: { uid: number; gid: number };
 }
 
 export async function applyLayer(root: string, input: Readable, opts: ApplyOptions = {}): Promise<ApplyResult> {
-  const ctx: Ctx = { root: fs.realpathSync(root), size: 0, dirTimes: [] };
+  const ctx: Ctx = { root: fs.realpathSync(root), size: 0, dirTimes: [], owner: opts.owner };
   const raw = new DigestStream();
   const feedRaw = pipeline(input, raw);
   feedRaw.catch(() => undefined); // awaited below; this only prevents an unhandled rejection
@@ -183,7 +186,8 @@ function paxNumber(h: Header, key: string): number | undefined {
   return Number.isFinite(n) ? n : undefined;
 }
 
-function owner(h: Header): { uid: number; gid: number } {
+function owner(ctx: Ctx, h: Header): { uid: number; gid: number } {
+  if (ctx.owner) return ctx.owner;
   return { uid: paxNumber(h, "uid") ?? h.uid ?? 0, gid: paxNumber(h, "gid") ?? h.gid ?? 0 };
 }
 
@@ -310,13 +314,13 @@ function applyWhiteout(ctx: Ctx, h: Header, parentRel: string, base: string): vo
   const target = path.join(parent, name);
   if (lstatOrUndefined(target)) removeAll(target);
   native().mknod(target, S_IFCHR, 0, 0);
-  const { uid, gid } = owner(h);
+  const { uid, gid } = owner(ctx, h);
   fs.lchownSync(target, uid, gid);
 }
 
 /** Ownership first (chown clears setuid bits), then mode, xattrs, times. Never follows symlinks. */
 function applyMetadata(ctx: Ctx, p: string, h: Header, isDir: boolean): void {
-  const { uid, gid } = owner(h);
+  const { uid, gid } = owner(ctx, h);
   fs.lchownSync(p, uid, gid);
   if (h.type !== "symlink") fs.chmodSync(p, (h.mode ?? (isDir ? 0o755 : 0o644)) & 0o7777);
   setXattrs(p, h);
@@ -336,7 +340,7 @@ async function writeFile(ctx: Ctx, target: string, h: Header, entry: AsyncIterab
       written += buf.length;
     }
     ctx.size += written;
-    const { uid, gid } = owner(h);
+    const { uid, gid } = owner(ctx, h);
     await fh.chown(uid, gid);
     await fh.chmod(mode);
     setXattrs(target, h);

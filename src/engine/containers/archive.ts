@@ -1,0 +1,139 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { PassThrough, type Readable } from "node:stream";
+import * as tar from "tar-stream";
+import { ConflictError, InvalidParameterError, NotFoundError } from "../../lib/errors";
+import { applyLayer } from "../../lib/tar/apply";
+import { resolveInRoot } from "../../lib/tar/resolve";
+import type { ImageService } from "../images/image-service";
+import type { SnapshotStore } from "../../store/snapshots";
+import type { ContainerService } from "./container-service";
+
+/** Docker's X-Docker-Container-Path-Stat: Go's os.FileMode bits for the type. */
+const GO_MODE_DIR = 2 ** 31;
+const GO_MODE_SYMLINK = 2 ** 27;
+
+export interface PathStat {
+  name: string;
+  size: number;
+  mode: number;
+  mtime: string;
+  linkTarget: string;
+}
+
+function goMode(st: fs.Stats): number {
+  let mode = st.mode & 0o777;
+  if (st.isDirectory()) mode += GO_MODE_DIR;
+  if (st.isSymbolicLink()) mode += GO_MODE_SYMLINK;
+  return mode;
+}
+
+/**
+ * docker cp's server side: stat, read (as a tar) and write (from a tar) paths of a container,
+ * running or not. Every path is resolved inside the container's root, through the
+ * container's own symlinks, never onto the host.
+ */
+export class ContainerArchive {
+  constructor(private readonly deps: { containers: ContainerService; images: ImageService; snapshots: SnapshotStore }) {}
+
+  /** Mounts the root if the container is stopped; returns it and how to let go of it. */
+  private async root(idOrName: string): Promise<{ root: string; release: () => void; readonly: boolean }> {
+    const record = this.deps.containers.get(idOrName);
+    const lower = this.deps.images.layerDirs(this.deps.images.resolve(record.Image));
+    const root = fs.realpathSync(await this.deps.snapshots.mount(record.Id, lower));
+    const release = (): void => {
+      if (!this.deps.containers.get(record.Id).State.Running) void this.deps.snapshots.unmount(record.Id).catch(() => undefined);
+    };
+    return { root, release, readonly: record.HostConfig.ReadonlyRootfs };
+  }
+
+  private resolve(root: string, name: string, containerPath: string, followFinal: boolean): string {
+    if (!containerPath.startsWith("/")) containerPath = `/${containerPath}`;
+    // A trailing slash names what a final symlink points to, as the kernel reads it.
+    const follow = followFinal || containerPath.endsWith("/") || containerPath.endsWith("/.");
+    let resolved: string;
+    try {
+      resolved = resolveInRoot(root, containerPath, follow);
+    } catch (err) {
+      throw new InvalidParameterError(`${containerPath}: ${(err as Error).message}`);
+    }
+    if (!fs.existsSync(resolved) && !isSymlink(resolved)) throw new NotFoundError(`Could not find the file ${containerPath} in container ${name}`);
+    return resolved;
+  }
+
+  async stat(idOrName: string, containerPath: string): Promise<PathStat> {
+    const { root, release } = await this.root(idOrName);
+    try {
+      const resolved = this.resolve(root, idOrName, containerPath, false);
+      const st = fs.lstatSync(resolved);
+      return {
+        name: path.basename(containerPath.replace(/\/+$/, "")) || "/",
+        size: st.size,
+        mode: goMode(st),
+        mtime: st.mtime.toISOString(),
+        linkTarget: st.isSymbolicLink() ? fs.readlinkSync(resolved) : "",
+      };
+    } finally {
+      release();
+    }
+  }
+
+  /** A tar of the path, its entries named from the path's base name (Docker's rebase). */
+  async get(idOrName: string, containerPath: string): Promise<{ stat: PathStat; stream: Readable }> {
+    const stat = await this.stat(idOrName, containerPath);
+    const { root, release } = await this.root(idOrName);
+    const resolved = this.resolve(root, idOrName, containerPath, false);
+    const rebase = containerPath.endsWith("/.") ? "." : stat.name === "/" ? "." : stat.name;
+    const pack = tar.pack();
+    const out = new PassThrough();
+    pack.on("error", (err: Error) => out.destroy(err));
+    pack.pipe(out);
+    packTree(pack, resolved, rebase).then(
+      () => pack.finalize(),
+      (err: Error) => pack.destroy(err),
+    );
+    out.once("close", release);
+    return { stat, stream: out };
+  }
+
+  /** Extracts a tar into an existing directory of the container. */
+  async put(idOrName: string, containerPath: string, input: Readable, opts: { copyUIDGID: boolean }): Promise<void> {
+    const { root, release, readonly } = await this.root(idOrName);
+    try {
+      if (readonly) throw new ConflictError("container rootfs is marked read-only");
+      const dest = this.resolve(root, idOrName, containerPath, true);
+      if (!fs.statSync(dest).isDirectory()) throw new InvalidParameterError(`extraction point is not a directory`);
+      await applyLayer(dest, input, opts.copyUIDGID ? {} : { owner: { uid: 0, gid: 0 } });
+    } finally {
+      release();
+    }
+  }
+}
+
+function isSymlink(p: string): boolean {
+  try {
+    return fs.lstatSync(p).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+/** Writes `abs` and everything under it as `name`/…; symlinks are stored, never followed. */
+async function packTree(pack: tar.Pack, abs: string, name: string): Promise<void> {
+  const st = fs.lstatSync(abs);
+  const base = { name, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: st.mtime };
+  if (st.isSymbolicLink()) {
+    pack.entry({ ...base, type: "symlink", linkname: fs.readlinkSync(abs) });
+  } else if (st.isDirectory()) {
+    pack.entry({ ...base, name: `${base.name.replace(/\/+$/, "")}/`, type: "directory" });
+    for (const child of fs.readdirSync(abs).sort()) await packTree(pack, path.join(abs, child), path.posix.join(name, child));
+  } else if (st.isFile()) {
+    await new Promise<void>((resolve, reject) => {
+      const entry = pack.entry({ ...base, type: "file", size: st.size }, (err) => (err ? reject(err) : resolve()));
+      const source = fs.createReadStream(abs);
+      source.on("error", reject);
+      source.pipe(entry);
+    });
+  }
+  // Devices, fifos and sockets are not copied (Docker copies only what a tar of files holds).
+}
