@@ -1,10 +1,9 @@
 /** `events`: GET /events, printed as docker prints them or through --format. */
 import type { CommandDef } from "../command";
-import { StatusError } from "../errors";
 import { jsonValues } from "../api-client";
 import { filterFlag, filtersFrom, filtersQuery, formatFlag } from "../list-output";
 import { parseTemplate } from "../format/template";
-import { parseTimestampParts } from "../../lib/timestamps";
+import { apiTimestamp } from "./logs";
 
 interface EventMessage {
   Type: string;
@@ -12,16 +11,6 @@ interface EventMessage {
   Actor: { ID: string; Attributes?: Record<string, string> };
   time: number;
   timeNano: number;
-}
-
-function apiTimestamp(flag: string, value: string, nowMs: number): string | undefined {
-  if (value === "") return undefined;
-  try {
-    const { seconds, nanos } = parseTimestampParts(value, nowMs);
-    return `${seconds}.${String(nanos).padStart(9, "0")}`;
-  } catch (err) {
-    throw new StatusError(`invalid value for "${flag}": ${(err as Error).message}`, 1);
-  }
 }
 
 /** docker's line: RFC 3339 time with nine digits, type, action, id, (sorted attributes). */

@@ -5,8 +5,8 @@ import { copyStream, demuxStream } from "../stdcopy";
 import { parseTimestampParts } from "../../lib/timestamps";
 import { containerPath } from "./lifecycle";
 
-/** docker's GetTimestamp result as the API wants it: "seconds.nanoseconds". */
-function apiTimestamp(flag: string, value: string, nowMs: number): string | undefined {
+/** docker's GetTimestamp result as the API wants it: "seconds.nanoseconds" (logs, events). */
+export function apiTimestamp(flag: string, value: string, nowMs: number): string | undefined {
   if (value === "") return undefined;
   try {
     const { seconds, nanos } = parseTimestampParts(value, nowMs);

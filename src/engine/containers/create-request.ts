@@ -90,22 +90,22 @@ export const createContainerSchema = z
 export type CreateContainerRequest = z.infer<typeof createContainerSchema>;
 export type HostConfigRequest = z.infer<typeof hostConfigSchema>;
 
-/** The body of POST /containers/{id}/update: resources and the restart policy. */
-export const updateContainerSchema = z
-  .object({
-    Memory: nullish(z.number().int()),
-    MemorySwap: nullish(z.number().int()),
-    MemoryReservation: nullish(z.number().int()),
-    NanoCpus: nullish(z.number().int()),
-    CpuShares: nullish(z.number().int()),
-    CpuPeriod: nullish(z.number().int()),
-    CpuQuota: nullish(z.number().int()),
-    CpusetCpus: nullish(z.string()),
-    CpusetMems: nullish(z.string()),
-    PidsLimit: nullish(z.number().int()),
-    BlkioWeight: nullish(z.number().int()),
-    RestartPolicy: nullish(z.object({ Name: nullish(z.string()), MaximumRetryCount: nullish(z.number().int()) })),
+/** The body of POST /containers/{id}/update: the resource fields and restart policy of HostConfig. */
+export const updateContainerSchema = hostConfigSchema
+  .pick({
+    Memory: true,
+    MemorySwap: true,
+    MemoryReservation: true,
+    NanoCpus: true,
+    CpuShares: true,
+    CpuPeriod: true,
+    CpuQuota: true,
+    CpusetCpus: true,
+    CpusetMems: true,
+    PidsLimit: true,
+    RestartPolicy: true,
   })
+  .extend({ BlkioWeight: nullish(z.number().int()) })
   .passthrough();
 
 export type UpdateContainerRequest = z.infer<typeof updateContainerSchema>;
