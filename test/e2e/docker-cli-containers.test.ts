@@ -2,19 +2,13 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { after, before, describe, test } from "node:test";
-import { type TestDaemon, ensureBusybox, startDaemon } from "../helpers/daemon";
+import { describe, test } from "node:test";
+import { type TestDaemon, useDaemon } from "../helpers/daemon";
 
 /** The real docker CLI (28.x) driving a private wharfd: the proof of Docker compatibility. */
 describe("docker CLI against wharfd: containers", () => {
   let d: TestDaemon;
-  before(async () => {
-    d = await startDaemon();
-    await ensureBusybox(d);
-  });
-  after(async () => {
-    await d?.stop();
-  });
+  useDaemon((daemon) => (d = daemon));
 
   test("docker version and info talk to wharfd", async () => {
     const version = await d.docker(["version", "--format", "{{.Server.APIVersion}} {{.Server.Os}}"]);

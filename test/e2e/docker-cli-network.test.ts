@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import * as http from "node:http";
 import * as net from "node:net";
-import { after, before, describe, test } from "node:test";
-import { type TestDaemon, ensureBusybox, startDaemon } from "../helpers/daemon";
+import { describe, test } from "node:test";
+import { type TestDaemon, useDaemon } from "../helpers/daemon";
 
 /** The real docker CLI against wharfd: the default bridge network and published ports. */
 
@@ -42,13 +42,7 @@ function freePort(): Promise<number> {
 
 describe("docker CLI: bridge network and published ports", () => {
   let d: TestDaemon;
-  before(async () => {
-    d = await startDaemon();
-    await ensureBusybox(d);
-  });
-  after(async () => {
-    await d?.stop();
-  });
+  useDaemon((daemon) => (d = daemon));
 
   test("docker run -d -p PORT:80 busybox httpd serves a page on 127.0.0.1; docker port and inspect agree", async () => {
     const port = await freePort();

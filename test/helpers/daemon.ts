@@ -3,6 +3,7 @@ import * as fs from "node:fs";
 import * as http from "node:http";
 import * as os from "node:os";
 import * as path from "node:path";
+import { after, before } from "node:test";
 
 /** A private wharfd for one test file: own socket, data root and exec root under /tmp. */
 export interface TestDaemon {
@@ -245,4 +246,20 @@ export async function ensureBusybox(d: TestDaemon): Promise<void> {
   }
   const imported = await d.wharf(["import", "--change", 'CMD ["sh"]', busyboxTar, "busybox:latest"]);
   if (imported.code !== 0) throw new Error(`import failed: ${imported.stderr}`);
+}
+
+/**
+ * The usual suite setup: a private daemon with busybox for the enclosing describe(), stopped
+ * (and everything it made removed) after it. `set` receives the daemon once it is up.
+ */
+export function useDaemon(set: (d: TestDaemon) => void, extraArgs: string[] = []): void {
+  let daemon: TestDaemon | undefined;
+  before(async () => {
+    daemon = await startDaemon(extraArgs);
+    await ensureBusybox(daemon);
+    set(daemon);
+  });
+  after(async () => {
+    await daemon?.stop();
+  });
 }

@@ -1,17 +1,11 @@
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import { after, before, describe, test } from "node:test";
-import { type TestDaemon, ROOT, ensureBusybox, run, startDaemon } from "../helpers/daemon";
+import { describe, test } from "node:test";
+import { type TestDaemon, ROOT, run, useDaemon } from "../helpers/daemon";
 
 describe("wharfd lifecycle: crash safety, restart, one daemon per data root", () => {
   let d: TestDaemon;
-  before(async () => {
-    d = await startDaemon();
-    await ensureBusybox(d);
-  });
-  after(async () => {
-    await d?.stop();
-  });
+  useDaemon((daemon) => (d = daemon));
 
   test("the API socket is 0660, not world-writable", () => {
     const mode = fs.statSync(d.socketPath).mode & 0o777;

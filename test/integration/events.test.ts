@@ -1,16 +1,10 @@
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
-import { type TestDaemon, ensureBusybox, startDaemon } from "../helpers/daemon";
+import { describe, test } from "node:test";
+import { type TestDaemon, useDaemon } from "../helpers/daemon";
 
 describe("events (docker CLI and wharf CLI against wharfd)", () => {
   let d: TestDaemon;
-  before(async () => {
-    d = await startDaemon();
-    await ensureBusybox(d);
-  });
-  after(async () => {
-    await d?.stop();
-  });
+  useDaemon((daemon) => (d = daemon));
 
   test("container actions are recorded and read back with --since/--until and filters", async () => {
     const since = String(Math.floor(Date.now() / 1000) - 1);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { nextHealth, probeCommand } from "../../src/engine/containers/health";
-import { type TestDaemon, ensureBusybox, startDaemon } from "../helpers/daemon";
+import { type TestDaemon, useDaemon } from "../helpers/daemon";
 
 async function until(what: string, probe: () => Promise<boolean>, timeoutMs = 20000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -34,13 +34,7 @@ describe("healthchecks", () => {
 
 describe("healthchecks (docker CLI against wharfd)", () => {
   let d: TestDaemon;
-  before(async () => {
-    d = await startDaemon();
-    await ensureBusybox(d);
-  });
-  after(async () => {
-    await d?.stop();
-  });
+  useDaemon((daemon) => (d = daemon));
 
   test("a passing check makes the container healthy; a failing one unhealthy; events and ps follow", async () => {
     const since = String(Math.floor(Date.now() / 1000) - 1);

@@ -1,17 +1,11 @@
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import { after, before, describe, test } from "node:test";
-import { type TestDaemon, ensureBusybox, startDaemon } from "../helpers/daemon";
+import { describe, test } from "node:test";
+import { type TestDaemon, useDaemon } from "../helpers/daemon";
 
 describe("pause, unpause and top (docker CLI and wharf CLI against wharfd)", () => {
   let d: TestDaemon;
-  before(async () => {
-    d = await startDaemon();
-    await ensureBusybox(d);
-  });
-  after(async () => {
-    await d?.stop();
-  });
+  useDaemon((daemon) => (d = daemon));
 
   test("pause freezes the container's cgroup; unpause thaws it; State.Paused follows", async () => {
     const run = await d.docker(["run", "-d", "--name", "ice", "busybox", "sh", "-c", "while true; do date +%s%N > /tmp/t; sleep 0.1; done"]);

@@ -1,16 +1,10 @@
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
-import { type TestDaemon, ensureBusybox, startDaemon } from "../helpers/daemon";
+import { describe, test } from "node:test";
+import { type TestDaemon, useDaemon } from "../helpers/daemon";
 
 describe("stats (docker CLI and wharf CLI against wharfd)", () => {
   let d: TestDaemon;
-  before(async () => {
-    d = await startDaemon();
-    await ensureBusybox(d);
-  });
-  after(async () => {
-    await d?.stop();
-  });
+  useDaemon((daemon) => (d = daemon));
 
   test("the API answers in Docker's JSON shape with figures read from the cgroup", async () => {
     const run = await d.docker(["run", "-d", "--name", "busy", "--network", "none", "-m", "64m", "--pids-limit", "20", "busybox", "sh", "-c", "while true; do :; done"]);

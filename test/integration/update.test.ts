@@ -1,17 +1,11 @@
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import { after, before, describe, test } from "node:test";
-import { type TestDaemon, ensureBusybox, startDaemon } from "../helpers/daemon";
+import { describe, test } from "node:test";
+import { type TestDaemon, useDaemon } from "../helpers/daemon";
 
 describe("update: live resource limits and restart policy", () => {
   let d: TestDaemon;
-  before(async () => {
-    d = await startDaemon();
-    await ensureBusybox(d);
-  });
-  after(async () => {
-    await d?.stop();
-  });
+  useDaemon((daemon) => (d = daemon));
 
   const cg = (controller: string, id: string, file: string): string =>
     fs.readFileSync(`/sys/fs/cgroup/${controller}/wharf-test/${id}/${file}`, "utf8").trim();
