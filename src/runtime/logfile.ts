@@ -135,8 +135,13 @@ class MessageAssembler {
 }
 
 /** Reads whole lines from a position onwards; keeps an incomplete last line for the next call. */
+/** Bytes read per readAvailable call: output starts flowing before a large log is read through. */
+const BATCH_BYTES = 4 * 1024 * 1024;
+
 class LineReader {
   private carry: Buffer = Buffer.alloc(0);
+  /** Whether the last read reached the end of what the file holds now. */
+  eof = false;
   constructor(
     readonly fh: fsp.FileHandle,
     public position: number,
@@ -146,8 +151,11 @@ class LineReader {
   async readAvailable(): Promise<Buffer[]> {
     const lines: Buffer[] = [];
     const buf = Buffer.allocUnsafe(CHUNK);
-    for (;;) {
+    this.eof = false;
+    for (let batch = 0; ; ) {
+      if (batch >= BATCH_BYTES) return lines;
       const { bytesRead } = await this.fh.read(buf, 0, CHUNK, this.position);
+      batch += bytesRead;
       if (bytesRead === 0) break;
       this.position += bytesRead;
       let data = Buffer.concat([this.carry, buf.subarray(0, bytesRead)]);
@@ -160,6 +168,7 @@ class LineReader {
       this.carry = Buffer.from(data);
       if (bytesRead < CHUNK) break;
     }
+    this.eof = true;
     return lines;
   }
 }
@@ -309,12 +318,14 @@ export async function* readLog(path: string, opts: ReadLogOptions): AsyncGenerat
         ring.push({ stream: e.stream, time: e.time, data: e.data });
         if (ring.length > 2 * tail + 64) ring.splice(0, ring.length - tail);
       };
-      for (const line of await reader.readAvailable()) {
-        const rec = parseLogLine(line);
-        if (!rec || !selected.has(rec.stream)) continue;
-        const msg = assembler.push(rec);
-        if (msg) keep(msg);
-      }
+      do {
+        for (const line of await reader.readAvailable()) {
+          const rec = parseLogLine(line);
+          if (!rec || !selected.has(rec.stream)) continue;
+          const msg = assembler.push(rec);
+          if (msg) keep(msg);
+        }
+      } while (!reader.eof);
       if (!opts.follow) for (const m of assembler.flush()) keep(m);
       for (const e of ring.slice(Math.max(0, ring.length - tail))) yield e;
       if (!opts.follow) return;
@@ -343,6 +354,7 @@ export async function* readLog(path: string, opts: ReadLogOptions): AsyncGenerat
         if (inWindow(msg.ns)) yield { stream: msg.stream, time: msg.time, data: msg.data };
         if (aborted()) return;
       }
+      if (!reader.eof) continue; // more is already in the file: no need to wait
       if (finalPass) break;
       if (stopping || aborted()) continue; // stopWhen fired while reading: drain now
       await waitForChange(watcher, opts.signal, wake);
