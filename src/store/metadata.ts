@@ -20,6 +20,18 @@ export class Metadata {
     this.db.pragma("busy_timeout = 5000");
   }
 
+  private readonly statements = new Map<string, Database.Statement>();
+
+  /** A prepared statement, compiled once per SQL text (preparing costs more than running). */
+  statement(sql: string): Database.Statement {
+    let stmt = this.statements.get(sql);
+    if (!stmt) {
+      stmt = this.db.prepare(sql);
+      this.statements.set(sql, stmt);
+    }
+    return stmt;
+  }
+
   ensureSchema(sql: string): void {
     this.db.exec(sql);
   }

@@ -115,7 +115,7 @@ export class SnapshotStore implements ContainerRootfs {
   // ---- layers -----------------------------------------------------------------------------
 
   get(chainId: string): LayerInfo | undefined {
-    const row = this.metadata.db.prepare("SELECT * FROM snapshots WHERE chain_id = ?").get(chainId) as LayerRow | undefined;
+    const row = this.metadata.statement("SELECT * FROM snapshots WHERE chain_id = ?").get(chainId) as LayerRow | undefined;
     return row ? toInfo(row) : undefined;
   }
 
@@ -124,7 +124,7 @@ export class SnapshotStore implements ContainerRootfs {
   }
 
   list(): LayerInfo[] {
-    return (this.metadata.db.prepare("SELECT * FROM snapshots ORDER BY chain_id").all() as LayerRow[]).map(toInfo);
+    return (this.metadata.statement("SELECT * FROM snapshots ORDER BY chain_id").all() as LayerRow[]).map(toInfo);
   }
 
   /** The unpacked directory of a layer (an overlay lower dir). */
@@ -221,7 +221,7 @@ export class SnapshotStore implements ContainerRootfs {
   /** Chain ids that containers' root filesystems sit on. */
   private containerLowers(): Set<string> {
     const used = new Set<string>();
-    for (const row of this.metadata.db.prepare("SELECT lowers FROM container_snapshots").all() as Array<{ lowers: string }>) {
+    for (const row of this.metadata.statement("SELECT lowers FROM container_snapshots").all() as Array<{ lowers: string }>) {
       for (const id of JSON.parse(row.lowers) as string[]) used.add(id);
     }
     return used;
@@ -261,7 +261,7 @@ export class SnapshotStore implements ContainerRootfs {
   private async removeLayer(layer: LayerInfo): Promise<void> {
     const dir = path.join(this.root, digestHex(layer.chainId));
     const trash = path.join(this.root, `tmp-del-${randomBytes(8).toString("hex")}`);
-    this.metadata.db.prepare("DELETE FROM snapshots WHERE chain_id = ?").run(layer.chainId);
+    this.metadata.statement("DELETE FROM snapshots WHERE chain_id = ?").run(layer.chainId);
     try {
       fs.renameSync(dir, trash);
     } catch (err) {
@@ -269,7 +269,7 @@ export class SnapshotStore implements ContainerRootfs {
     }
     await removeTree(trash);
     if (layer.blob) {
-      const shared = this.metadata.db.prepare("SELECT 1 FROM snapshots WHERE blob = ? LIMIT 1").get(layer.blob);
+      const shared = this.metadata.statement("SELECT 1 FROM snapshots WHERE blob = ? LIMIT 1").get(layer.blob);
       if (!shared) await this.content.delete(layer.blob);
     }
   }
@@ -288,7 +288,7 @@ export class SnapshotStore implements ContainerRootfs {
     }
     for (const layer of this.list()) {
       if (!fs.existsSync(this.layerDir(layer.chainId))) {
-        this.metadata.db.prepare("DELETE FROM snapshots WHERE chain_id = ?").run(layer.chainId);
+        this.metadata.statement("DELETE FROM snapshots WHERE chain_id = ?").run(layer.chainId);
       }
     }
   }
@@ -327,7 +327,7 @@ export class SnapshotStore implements ContainerRootfs {
     if (isMountPoint(merged)) return merged;
     // Record which layers this container sits on, so they outlive a forced rmi of its image.
     const lowers = lowerDirs.map((d) => this.chainIdOfDir(d)).filter((id): id is string => id !== undefined);
-    this.metadata.db.prepare("UPDATE container_snapshots SET lowers = ? WHERE container_id = ?").run(JSON.stringify(lowers), containerId);
+    this.metadata.statement("UPDATE container_snapshots SET lowers = ? WHERE container_id = ?").run(JSON.stringify(lowers), containerId);
     // overlay wants at least one lower dir; an image without layers gets an empty one.
     const bottomFirst = lowerDirs.length ? lowerDirs : [this.emptyDir()];
     const topFirst = [...bottomFirst].reverse();
@@ -355,7 +355,7 @@ export class SnapshotStore implements ContainerRootfs {
       fs.renameSync(dir, trash);
       await removeTree(trash);
     }
-    this.metadata.db.prepare("DELETE FROM container_snapshots WHERE container_id = ?").run(containerId);
+    this.metadata.statement("DELETE FROM container_snapshots WHERE container_id = ?").run(containerId);
   }
 
   private chainIdOfDir(dir: string): string | undefined {

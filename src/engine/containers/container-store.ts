@@ -43,8 +43,8 @@ export class ContainerStore {
 
   /** Inserts or replaces; the UNIQUE name constraint is the last guard against a duplicate name. */
   save(record: ContainerRecord): void {
-    this.metadata.db
-      .prepare("INSERT INTO containers (id, name, record) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET name = excluded.name, record = excluded.record")
+    this.metadata
+      .statement("INSERT INTO containers (id, name, record) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET name = excluded.name, record = excluded.record")
       .run(record.Id, record.Name, JSON.stringify(record));
     // Records are changed in place, so the name it was filed under is kept apart (a rename).
     const filedAs = this.nameOf.get(record.Id);
@@ -55,7 +55,7 @@ export class ContainerStore {
   }
 
   delete(id: string): void {
-    this.metadata.db.prepare("DELETE FROM containers WHERE id = ?").run(id);
+    this.metadata.statement("DELETE FROM containers WHERE id = ?").run(id);
     const filedAs = this.nameOf.get(id);
     if (filedAs !== undefined && this.names.get(filedAs) === id) this.names.delete(filedAs);
     this.nameOf.delete(id);

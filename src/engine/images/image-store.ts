@@ -69,60 +69,60 @@ export class ImageDb {
   }
 
   get(id: string): ImageRow | undefined {
-    return this.metadata.db.prepare("SELECT * FROM images WHERE id = ?").get(id) as ImageRow | undefined;
+    return this.metadata.statement("SELECT * FROM images WHERE id = ?").get(id) as ImageRow | undefined;
   }
 
   all(): ImageRow[] {
-    return this.metadata.db.prepare("SELECT * FROM images").all() as ImageRow[];
+    return this.metadata.statement("SELECT * FROM images").all() as ImageRow[];
   }
 
   /** Ids starting with `prefix` ("sha256:" + hex); at most `limit`. */
   findByPrefix(prefix: string, limit: number): string[] {
     if (!/^sha256:[a-f0-9]*$/.test(prefix)) return [];
-    const rows = this.metadata.db.prepare("SELECT id FROM images WHERE id >= ? AND id < ? ORDER BY id LIMIT ?").all(prefix, `${prefix}g`, limit);
+    const rows = this.metadata.statement("SELECT id FROM images WHERE id >= ? AND id < ? ORDER BY id LIMIT ?").all(prefix, `${prefix}g`, limit);
     return (rows as Array<{ id: string }>).map((r) => r.id);
   }
 
   chainIds(imageId: string): string[] {
-    const rows = this.metadata.db.prepare("SELECT chain_id FROM image_layers WHERE image_id = ? ORDER BY position").all(imageId);
+    const rows = this.metadata.statement("SELECT chain_id FROM image_layers WHERE image_id = ? ORDER BY position").all(imageId);
     return (rows as Array<{ chain_id: string }>).map((r) => r.chain_id);
   }
 
   /** Every chain id some image uses. */
   usedChainIds(): Set<string> {
-    const rows = this.metadata.db.prepare("SELECT DISTINCT chain_id FROM image_layers").all() as Array<{ chain_id: string }>;
+    const rows = this.metadata.statement("SELECT DISTINCT chain_id FROM image_layers").all() as Array<{ chain_id: string }>;
     return new Set(rows.map((r) => r.chain_id));
   }
 
   children(imageId: string): string[] {
-    const rows = this.metadata.db.prepare("SELECT id FROM images WHERE parent = ?").all(imageId) as Array<{ id: string }>;
+    const rows = this.metadata.statement("SELECT id FROM images WHERE parent = ?").all(imageId) as Array<{ id: string }>;
     return rows.map((r) => r.id);
   }
 
   refsOf(imageId: string): RefRow[] {
-    return this.metadata.db.prepare("SELECT * FROM image_refs WHERE image_id = ? ORDER BY ref").all(imageId) as RefRow[];
+    return this.metadata.statement("SELECT * FROM image_refs WHERE image_id = ? ORDER BY ref").all(imageId) as RefRow[];
   }
 
   refsByName(name: string): RefRow[] {
-    return this.metadata.db.prepare("SELECT * FROM image_refs WHERE name = ? ORDER BY ref").all(name) as RefRow[];
+    return this.metadata.statement("SELECT * FROM image_refs WHERE name = ? ORDER BY ref").all(name) as RefRow[];
   }
 
   allRefs(): RefRow[] {
-    return this.metadata.db.prepare("SELECT * FROM image_refs ORDER BY ref").all() as RefRow[];
+    return this.metadata.statement("SELECT * FROM image_refs ORDER BY ref").all() as RefRow[];
   }
 
   lookupRef(ref: string): string | undefined {
-    const row = this.metadata.db.prepare("SELECT image_id FROM image_refs WHERE ref = ?").get(ref) as { image_id: string } | undefined;
+    const row = this.metadata.statement("SELECT image_id FROM image_refs WHERE ref = ?").get(ref) as { image_id: string } | undefined;
     return row?.image_id;
   }
 
   /** Inserts an image (a no-op when it exists) with its layer list. */
   insert(image: NewImage): boolean {
     if (this.get(image.id)) return false;
-    this.metadata.db
-      .prepare("INSERT INTO images (id, parent, size, created, last_tag_time, stored_at) VALUES (?, ?, ?, ?, NULL, ?)")
+    this.metadata
+      .statement("INSERT INTO images (id, parent, size, created, last_tag_time, stored_at) VALUES (?, ?, ?, ?, NULL, ?)")
       .run(image.id, image.parent ?? null, image.size, image.created, new Date().toISOString());
-    const insertLayer = this.metadata.db.prepare("INSERT INTO image_layers (image_id, position, chain_id) VALUES (?, ?, ?)");
+    const insertLayer = this.metadata.statement("INSERT INTO image_layers (image_id, position, chain_id) VALUES (?, ?, ?)");
     image.chainIds.forEach((chainId, i) => insertLayer.run(image.id, i, chainId));
     return true;
   }
@@ -131,20 +131,20 @@ export class ImageDb {
   setRef(ref: string, name: string, kind: "tag" | "digest", imageId: string): string | undefined {
     const previous = this.lookupRef(ref);
     const now = new Date().toISOString();
-    this.metadata.db
-      .prepare("INSERT INTO image_refs (ref, name, kind, image_id, created) VALUES (?, ?, ?, ?, ?) ON CONFLICT(ref) DO UPDATE SET image_id = excluded.image_id, created = excluded.created")
+    this.metadata
+      .statement("INSERT INTO image_refs (ref, name, kind, image_id, created) VALUES (?, ?, ?, ?, ?) ON CONFLICT(ref) DO UPDATE SET image_id = excluded.image_id, created = excluded.created")
       .run(ref, name, kind, imageId, now);
-    if (kind === "tag") this.metadata.db.prepare("UPDATE images SET last_tag_time = ? WHERE id = ?").run(now, imageId);
+    if (kind === "tag") this.metadata.statement("UPDATE images SET last_tag_time = ? WHERE id = ?").run(now, imageId);
     return previous !== undefined && previous !== imageId ? previous : undefined;
   }
 
   deleteRef(ref: string): boolean {
-    return this.metadata.db.prepare("DELETE FROM image_refs WHERE ref = ?").run(ref).changes > 0;
+    return this.metadata.statement("DELETE FROM image_refs WHERE ref = ?").run(ref).changes > 0;
   }
 
   delete(imageId: string): void {
-    this.metadata.db.prepare("DELETE FROM image_refs WHERE image_id = ?").run(imageId);
-    this.metadata.db.prepare("DELETE FROM image_layers WHERE image_id = ?").run(imageId);
-    this.metadata.db.prepare("DELETE FROM images WHERE id = ?").run(imageId);
+    this.metadata.statement("DELETE FROM image_refs WHERE image_id = ?").run(imageId);
+    this.metadata.statement("DELETE FROM image_layers WHERE image_id = ?").run(imageId);
+    this.metadata.statement("DELETE FROM images WHERE id = ?").run(imageId);
   }
 }
