@@ -199,7 +199,7 @@ export async function writeDownload(ctx: CommandContext, output: string, failure
 }
 
 /** Reads one line of the user's answer; EOF counts as "no". */
-async function confirm(stdin: Readable, stdout: NodeJS.WritableStream, message: string): Promise<boolean> {
+export async function confirm(stdin: Readable, stdout: NodeJS.WritableStream, message: string): Promise<boolean> {
   stdout.write(`${message} [y/N] `);
   let line = "";
   for await (const chunk of stdin) {

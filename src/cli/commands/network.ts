@@ -1,10 +1,10 @@
 /** `network create|ls|inspect|rm|prune|connect|disconnect`: clients of the /networks API. */
-import type { Readable } from "node:stream";
 import type { CommandContext, CommandDef } from "../command";
 import { messageOf, StatusError } from "../errors";
 import { pathSegment } from "../api-client";
 import { indentJson } from "../display/text";
 import { filterFlag, filtersFrom, filtersQuery, formatFlag, validateFilter, writeRows } from "../list-output";
+import { confirm } from "./image-ops";
 
 interface NetworkSummary {
   Id: string;
@@ -153,17 +153,6 @@ export const networkRmCommand: CommandDef = {
     return 0;
   },
 };
-
-async function confirm(stdin: Readable, stdout: NodeJS.WritableStream, message: string): Promise<boolean> {
-  stdout.write(`${message} [y/N] `);
-  let line = "";
-  for await (const chunk of stdin) {
-    line += (chunk as Buffer).toString("utf8");
-    if (line.includes("\n")) break;
-  }
-  stdin.pause();
-  return line.split("\n")[0].trim().toLowerCase() === "y";
-}
 
 export const networkPruneCommand: CommandDef = {
   usage: "[OPTIONS]",
