@@ -26,6 +26,29 @@ function dockerCli(deadline: Deadline, runs: number, e: Engine): ReturnType<type
   return timeRuns(deadline, runs, DOCKER, e.dockerArgs(RUN_ARGS), e.dockerEnv);
 }
 
+/** `exec CTR true` through the docker CLI against each engine, on an idle container of each. */
+export const execLatency: Scenario = {
+  name: "exec",
+  budgetSeconds: (ctx) => (ctx.quick ? 120 : 300),
+  async run(ctx: Ctx, deadline: Deadline) {
+    const runs = Number(process.env.BENCH_RUNS ?? (ctx.quick ? 5 : 20));
+    const name = `wharf-bench-exec-${process.pid}`;
+    const engines = [ctx.wharf, ...(ctx.docker ? [ctx.docker] : [])];
+    const medians: Array<number | null> = [];
+    try {
+      for (const e of engines) {
+        const started = await run(DOCKER, e.dockerArgs(["run", "-d", "--name", name, "--network", NETWORK_MODE, "busybox", "sleep", "600"]), { env: e.dockerEnv, timeoutMs: 60000 });
+        if (started.code !== 0) throw new Error(`exec bench: ${started.stderr}`);
+        medians.push((await timeRuns(deadline, runs, DOCKER, e.dockerArgs(["exec", name, "true"]), e.dockerEnv)).median);
+      }
+    } finally {
+      for (const e of engines) await run(DOCKER, e.dockerArgs(["rm", "-f", name]), { env: e.dockerEnv, timeoutMs: 60000 }).catch(() => undefined);
+    }
+    const rows: Row[] = [{ scenario: "exec CTR true: docker CLI", unit: "ms", better: "lower", wharf: medians[0] ?? 0, docker: medians[1] ?? null }];
+    return { rows, detail: { runs } };
+  },
+};
+
 export const latency: Scenario = {
   name: "latency",
   budgetSeconds: (ctx) => (ctx.quick ? 180 : 600),
