@@ -5,12 +5,11 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { PassThrough, type Readable } from "node:stream";
-import * as tar from "tar-stream";
 import type { CommandDef } from "../command";
 import { StatusError, isNotFound } from "../errors";
 import { copyStream } from "../stdcopy";
 import { applyLayer } from "../../lib/tar/apply";
+import { packPath } from "../../lib/tar/pack-path";
 import { containerPath } from "./lifecycle";
 
 interface PathStat {
@@ -28,33 +27,6 @@ function splitContainerArg(arg: string): [string, string] | undefined {
   const head = arg.slice(0, colon);
   if (head.includes("/") || head.startsWith(".")) return undefined;
   return [head, arg.slice(colon + 1)];
-}
-
-/** A tar of a local path named `name` (symlinks kept as links unless `follow`). */
-function packLocal(abs: string, name: string, follow: boolean): Readable {
-  const pack = tar.pack();
-  const out = new PassThrough();
-  pack.on("error", (err: Error) => out.destroy(err));
-  pack.pipe(out);
-  const walk = async (p: string, entryName: string, top: boolean): Promise<void> => {
-    const st = top && follow ? fs.statSync(p) : fs.lstatSync(p);
-    const base = { name: entryName, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: st.mtime };
-    if (st.isSymbolicLink()) pack.entry({ ...base, type: "symlink", linkname: fs.readlinkSync(p) });
-    else if (st.isDirectory()) {
-      pack.entry({ ...base, name: `${base.name.replace(/\/+$/, "")}/`, type: "directory" });
-      for (const child of fs.readdirSync(p).sort()) await walk(path.join(p, child), path.posix.join(entryName, child), false);
-    } else if (st.isFile()) {
-      await new Promise<void>((resolve, reject) => {
-        const entry = pack.entry({ ...base, type: "file", size: st.size }, (err) => (err ? reject(err) : resolve()));
-        fs.createReadStream(p).on("error", reject).pipe(entry);
-      });
-    }
-  };
-  walk(abs, name, true).then(
-    () => pack.finalize(),
-    (err: Error) => pack.destroy(err),
-  );
-  return out;
 }
 
 export const cpCommand: CommandDef = {
@@ -132,7 +104,7 @@ export const cpCommand: CommandDef = {
     const putPath = intoDir ? dstPath : path.posix.dirname(dstPath) || "/";
     await client.call("PUT", containerPath(ctr, "/archive"), {
       query: { ...query, path: putPath },
-      rawBody: packLocal(path.resolve(src), name, flags.bool("follow-link")),
+      rawBody: packPath(path.resolve(src), name, { followTop: flags.bool("follow-link") }),
       contentType: "application/x-tar",
     });
     return 0;

@@ -1,9 +1,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { PassThrough, type Readable } from "node:stream";
-import * as tar from "tar-stream";
+import type { Readable } from "node:stream";
 import { ConflictError, InvalidParameterError, NotFoundError } from "../../lib/errors";
 import { applyLayer } from "../../lib/tar/apply";
+import { packPath } from "../../lib/tar/pack-path";
 import { resolveInRoot } from "../../lib/tar/resolve";
 import type { ImageService } from "../images/image-service";
 import type { SnapshotStore } from "../../store/snapshots";
@@ -61,18 +61,21 @@ export class ContainerArchive {
     return resolved;
   }
 
+  private statOf(resolved: string, containerPath: string): PathStat {
+    const st = fs.lstatSync(resolved);
+    return {
+      name: path.basename(containerPath.replace(/\/+$/, "")) || "/",
+      size: st.size,
+      mode: goMode(st),
+      mtime: st.mtime.toISOString(),
+      linkTarget: st.isSymbolicLink() ? fs.readlinkSync(resolved) : "",
+    };
+  }
+
   async stat(idOrName: string, containerPath: string): Promise<PathStat> {
     const { root, release } = await this.root(idOrName);
     try {
-      const resolved = this.resolve(root, idOrName, containerPath, false);
-      const st = fs.lstatSync(resolved);
-      return {
-        name: path.basename(containerPath.replace(/\/+$/, "")) || "/",
-        size: st.size,
-        mode: goMode(st),
-        mtime: st.mtime.toISOString(),
-        linkTarget: st.isSymbolicLink() ? fs.readlinkSync(resolved) : "",
-      };
+      return this.statOf(this.resolve(root, idOrName, containerPath, false), containerPath);
     } finally {
       release();
     }
@@ -80,20 +83,20 @@ export class ContainerArchive {
 
   /** A tar of the path, its entries named from the path's base name (Docker's rebase). */
   async get(idOrName: string, containerPath: string): Promise<{ stat: PathStat; stream: Readable }> {
-    const stat = await this.stat(idOrName, containerPath);
     const { root, release } = await this.root(idOrName);
-    const resolved = this.resolve(root, idOrName, containerPath, false);
-    const rebase = containerPath.endsWith("/.") ? "." : stat.name === "/" ? "." : stat.name;
-    const pack = tar.pack();
-    const out = new PassThrough();
-    pack.on("error", (err: Error) => out.destroy(err));
-    pack.pipe(out);
-    packTree(pack, resolved, rebase).then(
-      () => pack.finalize(),
-      (err: Error) => pack.destroy(err),
-    );
-    out.once("close", release);
-    return { stat, stream: out };
+    let stream: Readable;
+    let stat: PathStat;
+    try {
+      const resolved = this.resolve(root, idOrName, containerPath, false);
+      stat = this.statOf(resolved, containerPath);
+      const rebase = containerPath.endsWith("/.") || stat.name === "/" ? "." : stat.name;
+      stream = packPath(resolved, rebase);
+    } catch (err) {
+      release();
+      throw err;
+    }
+    stream.once("close", release);
+    return { stat, stream };
   }
 
   /** Extracts a tar into an existing directory of the container. */
@@ -116,24 +119,4 @@ function isSymlink(p: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** Writes `abs` and everything under it as `name`/…; symlinks are stored, never followed. */
-async function packTree(pack: tar.Pack, abs: string, name: string): Promise<void> {
-  const st = fs.lstatSync(abs);
-  const base = { name, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: st.mtime };
-  if (st.isSymbolicLink()) {
-    pack.entry({ ...base, type: "symlink", linkname: fs.readlinkSync(abs) });
-  } else if (st.isDirectory()) {
-    pack.entry({ ...base, name: `${base.name.replace(/\/+$/, "")}/`, type: "directory" });
-    for (const child of fs.readdirSync(abs).sort()) await packTree(pack, path.join(abs, child), path.posix.join(name, child));
-  } else if (st.isFile()) {
-    await new Promise<void>((resolve, reject) => {
-      const entry = pack.entry({ ...base, type: "file", size: st.size }, (err) => (err ? reject(err) : resolve()));
-      const source = fs.createReadStream(abs);
-      source.on("error", reject);
-      source.pipe(entry);
-    });
-  }
-  // Devices, fifos and sockets are not copied (Docker copies only what a tar of files holds).
 }

@@ -1,8 +1,9 @@
 import * as fs from "node:fs/promises";
 import * as path from "node:path";
-import { PassThrough, type Readable } from "node:stream";
+import type { Readable } from "node:stream";
 import { NotFoundError } from "../../lib/errors";
 import { nativeErrno, native } from "../../lib/native";
+import { nodeStream } from "../../lib/tar/pack-path";
 import { packDirectory } from "../../lib/tar/write";
 import { repoTagReference } from "../../lib/reference";
 import { applyChanges } from "../images/changes";
@@ -12,15 +13,6 @@ import type { ImageRuntimeConfig } from "../images/types";
 import type { SnapshotStore } from "../../store/snapshots";
 import type { ContainerService } from "./container-service";
 import type { ContainerRecord } from "./types";
-
-/** tar-stream's packer is a streamx stream; the API layer and applyLayer want a Node stream. */
-function packAsStream(root: string, whiteouts: boolean): Readable {
-  const out = new PassThrough();
-  const pack = packDirectory(root, { whiteouts });
-  pack.on("error", (err: Error) => out.destroy(err));
-  pack.pipe(out);
-  return out;
-}
 
 /** A change of `docker diff`: Kind 0 = modified (C), 1 = added (A), 2 = deleted (D). */
 export interface Change {
@@ -103,7 +95,7 @@ export class ContainerFilesystem {
   async export(idOrName: string): Promise<Readable> {
     const record = this.deps.containers.get(idOrName);
     const merged = await this.deps.snapshots.mount(record.Id, this.lowerDirs(record));
-    const stream = packAsStream(merged, false);
+    const stream = nodeStream(packDirectory(merged, { whiteouts: false }));
     const release = (): void => {
       // A stopped container's root was mounted only for this export.
       if (!this.deps.containers.get(record.Id).State.Running) void this.deps.snapshots.unmount(record.Id).catch(() => undefined);
@@ -132,7 +124,7 @@ export class ContainerFilesystem {
     if (pause) await this.deps.containers.pause(record.Id);
     const lease = this.deps.images.lease();
     try {
-      const layer = await this.deps.snapshots.applyLayer(packAsStream(this.deps.snapshots.upperPath(record.Id), true), {
+      const layer = await this.deps.snapshots.applyLayer(nodeStream(packDirectory(this.deps.snapshots.upperPath(record.Id), { whiteouts: true })), {
         parent: image.chainIds[image.chainIds.length - 1],
         lease,
       });
