@@ -1,44 +1,10 @@
 import assert from "node:assert/strict";
-import * as http from "node:http";
-import * as net from "node:net";
 import { describe, test } from "node:test";
+import { fetchLocal, freePort } from "../helpers/net";
 import { type TestDaemon, useDaemon } from "../helpers/daemon";
 
 /** The real docker CLI against wharfd: the default bridge network and published ports. */
 
-function get(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = http.get({ host: "127.0.0.1", port, path: "/", timeout: 2000 }, (res) => {
-      let body = "";
-      res.on("data", (d: Buffer) => (body += d.toString()));
-      res.on("end", () => resolve(body));
-    });
-    req.on("timeout", () => req.destroy(new Error("timeout")));
-    req.on("error", reject);
-  });
-}
-
-async function fetchLocal(port: number): Promise<string> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    try {
-      return await get(port);
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 describe("docker CLI: bridge network and published ports", () => {
   let d: TestDaemon;

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import * as http from "node:http";
 import * as net from "node:net";
 import { after, before, describe, test } from "node:test";
+import { fetchLocal, freePort } from "../helpers/net";
 import { type TestDaemon, ensureBusybox, startDaemon } from "../helpers/daemon";
 
 /** Interfaces enslaved to this daemon's bridge (the host ends of container veths). */
@@ -20,38 +20,6 @@ function iptablesMentioning(fragment: string): string[] {
   return rules;
 }
 
-/** GET http://127.0.0.1:port/ with a bounded wait (the server in the container may still be starting). */
-async function fetchLocal(port: number, host = "127.0.0.1"): Promise<string> {
-  const deadline = Date.now() + 10_000;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      return await new Promise<string>((resolve, reject) => {
-        const req = http.get({ host, port, path: "/", timeout: 2000 }, (res) => {
-          let body = "";
-          res.on("data", (d: Buffer) => (body += d.toString()));
-          res.on("end", () => resolve(body));
-        });
-        req.on("timeout", () => req.destroy(new Error("timeout")));
-        req.on("error", reject);
-      });
-    } catch (err) {
-      last = err;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-  throw new Error(`no answer on ${host}:${port}: ${String(last)}`);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 const HTTPD = ["sh", "-c", "mkdir -p /www && echo hello-from-wharf > /www/index.html && exec httpd -f -p 80 -h /www"];
 
