@@ -142,11 +142,13 @@ export function filterContainers(records: ContainerRecord[], filters: Map<string
   const since = filters.get("since")?.map((ref) => Date.parse(ctx.container(ref).Created));
 
   const any = <T>(values: T[] | undefined, test: (v: T) => boolean): boolean => !values || values.length === 0 || values.some(test);
+  // Compiled once per request, not once per container.
+  const namePatterns = filters.get("name")?.map(safeRegex);
   return records.filter((c) => {
     const name = c.Name.slice(1);
     const created = Date.parse(c.Created);
     return (
-      any(filters.get("name"), (v) => safeRegex(v).test(name) || safeRegex(v).test(c.Name)) &&
+      any(namePatterns, (re) => re.test(name) || re.test(c.Name)) &&
       any(filters.get("id"), (v) => c.Id.startsWith(v)) &&
       any(filters.get("status"), (v) => c.State.Status === v) &&
       (filters.get("label") ?? []).every((v) => labelMatches(c.Config.Labels ?? {}, v)) &&
