@@ -1,9 +1,11 @@
 /*
- * The few syscalls Node lacks: mount(2), umount2(2), and connecting to a SOCK_SEQPACKET unix
- * socket (conmon's attach socket). Nothing else belongs here.
+ * The few syscalls Node lacks: mount(2), umount2(2), mknod(2), xattrs, connecting to a
+ * SOCK_SEQPACKET unix socket (conmon's attach socket), and opening and sizing a pty (exec -t).
+ * Nothing else belongs here.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <node_api.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +16,8 @@
 #include <sys/xattr.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/ioctl.h>
+#include <termios.h>
 #include <unistd.h>
 
 #define CHECK(call)                                                        \
@@ -242,6 +246,50 @@ static napi_value js_shutdown_read_write(napi_env env, napi_callback_info info) 
   return NULL;
 }
 
+/* openPty() -> [master, slave]: a pty pair, both close-on-exec, the slave without becoming our
+ * controlling terminal. exec -t runs the runtime on the slave. */
+static napi_value js_open_pty(napi_env env, napi_callback_info info) {
+  (void)info;
+  int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (master < 0) return throw_errno(env, "posix_openpt", NULL, errno);
+  char name[128];
+  if (grantpt(master) != 0 || unlockpt(master) != 0 || ptsname_r(master, name, sizeof name) != 0) {
+    int err = errno;
+    close(master);
+    return throw_errno(env, "pty setup", NULL, err);
+  }
+  int slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (slave < 0) {
+    int err = errno;
+    close(master);
+    return throw_errno(env, "open", name, err);
+  }
+  napi_value result, m, sl;
+  CHECK(napi_create_array_with_length(env, 2, &result));
+  CHECK(napi_create_int32(env, master, &m));
+  CHECK(napi_create_int32(env, slave, &sl));
+  CHECK(napi_set_element(env, result, 0, m));
+  CHECK(napi_set_element(env, result, 1, sl));
+  return result;
+}
+
+/* setWinsize(fd, rows, cols): TIOCSWINSZ on a pty master (exec -t resize). */
+static napi_value js_set_winsize(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd = -1, rows = 0, cols = 0;
+  napi_get_value_int32(env, argv[0], &fd);
+  napi_get_value_int32(env, argv[1], &rows);
+  napi_get_value_int32(env, argv[2], &cols);
+  struct winsize ws;
+  memset(&ws, 0, sizeof ws);
+  ws.ws_row = (unsigned short)rows;
+  ws.ws_col = (unsigned short)cols;
+  if (ioctl(fd, TIOCSWINSZ, &ws) != 0) return throw_errno(env, "ioctl TIOCSWINSZ", NULL, errno);
+  return NULL;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"mount", NULL, js_mount, NULL, NULL, NULL, napi_default, NULL},
@@ -253,6 +301,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"lsetxattr", NULL, js_lsetxattr, NULL, NULL, NULL, napi_default, NULL},
       {"lgetxattr", NULL, js_lgetxattr, NULL, NULL, NULL, napi_default, NULL},
       {"llistxattr", NULL, js_llistxattr, NULL, NULL, NULL, napi_default, NULL},
+      {"openPty", NULL, js_open_pty, NULL, NULL, NULL, napi_default, NULL},
+      {"setWinsize", NULL, js_set_winsize, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

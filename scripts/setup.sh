@@ -5,7 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(runc conmon busybox-static containernetworking-plugins tini catatonit
-  golang-github-containers-common iproute2 iptables)
+  golang-github-containers-common iproute2 iptables
+  tmux # the terminal the TTY tests type into
+  docker-registry apache2-utils # a reference registry (and htpasswd) for the pull tests
+  skopeo) # pushes the pull tests' images into that registry
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
@@ -14,8 +17,14 @@ done
 if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
+  # No package may start a service (docker-registry would take port 5000): tests start their own.
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+  chmod +x /usr/sbin/policy-rc.d
+  trap 'rm -f /usr/sbin/policy-rc.d' EXIT
   apt-get update -q >/dev/null
   apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+  rm -f /usr/sbin/policy-rc.d
+  trap - EXIT
 fi
 
 getent group wharf >/dev/null || groupadd --system wharf

@@ -146,6 +146,16 @@ export function intParam(query: URLSearchParams, name: string, fallback?: number
   return n;
 }
 
+/** `h` and `w` of a resize request, both required as Docker's strconv.Atoi demands. */
+export function terminalSizeParams(query: URLSearchParams): { height: number; width: number } {
+  const read = (name: string): number => {
+    const value = query.get(name) ?? "";
+    if (!/^\d+$/.test(value)) throw new InvalidParameterError(`strconv.Atoi: parsing ${JSON.stringify(value)}: invalid syntax`);
+    return Number(value);
+  };
+  return { height: read("h"), width: read("w") };
+}
+
 /** Docker's `filters` query: JSON of {"name": ["a","b"]} (or the old {"name": {"a": true}} form). */
 export function filtersParam(query: URLSearchParams): Map<string, string[]> {
   const raw = query.get("filters");

@@ -9,6 +9,8 @@ import { pathSegment, readBody } from "./api-client";
 import type { CliIO } from "./command";
 import { messageOf } from "./errors";
 import { copyStream, demuxStream } from "./stdcopy";
+import { detachKeysOption, monitorTerminalSize, rawInput } from "./terminal";
+import { DetachKeyFilter } from "../lib/detach-keys";
 
 export interface AttachOptions {
   stdin: boolean;
@@ -19,8 +21,11 @@ export interface AttachOptions {
 }
 
 export interface AttachSession {
-  /** Settles when the daemon ends the output side (the container exited or was detached). */
-  done: Promise<void>;
+  /**
+   * Settles when the output ends: "ended" when the daemon closed it (the container exited),
+   * "detached" when the user typed the detach keys.
+   */
+  done: Promise<"ended" | "detached">;
   /** Tears the connection down (after a failed start). */
   close(): void;
 }
@@ -41,7 +46,13 @@ export async function attachContainer(
   });
 
   let stopInput = (): void => undefined;
-  if (opts.stdin) {
+  let detached = false;
+  if (opts.stdin && opts.tty) {
+    stopInput = forwardTerminalInput(io, socket, detachKeysOption(opts.detachKeys), () => {
+      detached = true;
+      socket.destroy();
+    });
+  } else if (opts.stdin) {
     const input = io.stdin;
     // pipe() ends the socket's write side when stdin ends: that half-close is how the
     // daemon learns to close the container's stdin.
@@ -54,10 +65,15 @@ export async function attachContainer(
 
   // With a TTY the daemon sends raw bytes; stderr is merged into stdout by the terminal.
   const pump = opts.tty ? copyStream(socket, io.stdout) : demuxStream(socket, io.stdout, io.stderr);
-  const done = pump.finally(() => {
-    stopInput();
-    socket.destroy();
-  });
+  const done = pump
+    .catch((err: unknown) => {
+      if (!detached) throw err;
+    })
+    .then(() => (detached ? ("detached" as const) : ("ended" as const)))
+    .finally(() => {
+      stopInput();
+      socket.destroy();
+    });
   // The caller may never await `done` (failed start); keep Node from reporting it.
   done.catch(() => undefined);
   return {
@@ -69,11 +85,40 @@ export async function attachContainer(
   };
 }
 
+/**
+ * A TTY's input: the terminal in raw mode, keys sent as typed, the detach keys swallowed and
+ * acted on here (docker/cli does the same; the daemon watches too). Returns the undo.
+ */
+export function forwardTerminalInput(io: CliIO, socket: Socket, keys: Buffer, onDetach: () => void): () => void {
+  const input = io.stdin;
+  const restore = rawInput(io);
+  const filter = new DetachKeyFilter(keys);
+  const onData = (chunk: Buffer): void => {
+    const { data, detached } = filter.push(chunk);
+    if (data.length && socket.writable) socket.write(data);
+    if (detached) onDetach();
+  };
+  const onEnd = (): void => {
+    if (socket.writable) socket.end();
+  };
+  input.on("data", onData);
+  input.once("end", onEnd);
+  input.resume();
+  return () => {
+    input.off("data", onData);
+    input.off("end", onEnd);
+    input.pause();
+    restore();
+  };
+}
+
 export interface ExitWait {
   /** Resolves when the daemon answered the wait's headers, i.e. it registered the wait. */
   registered: Promise<void>;
   /** The exit status; 125 (after printing why) when the wait itself failed. */
   status: Promise<number>;
+  /** No one will read the status (the user detached): fail silently when the client closes. */
+  abandon(): void;
 }
 
 /**
@@ -81,6 +126,7 @@ export interface ExitWait {
  * container which exits at once cannot be missed.
  */
 export function waitForExit(client: ApiClient, id: string, condition: string, io: CliIO): ExitWait {
+  let abandoned = false;
   const response = client.request("POST", `/containers/${pathSegment(id)}/wait`, { query: { condition } });
   const registered = response.then(
     () => undefined,
@@ -97,10 +143,10 @@ export function waitForExit(client: ApiClient, id: string, condition: string, io
       return body.StatusCode ?? 0;
     })
     .catch((err: unknown) => {
-      io.stderr.write(`error waiting for container: ${messageOf(err)}\n`);
+      if (!abandoned) io.stderr.write(`error waiting for container: ${messageOf(err)}\n`);
       return 125;
     });
-  return { registered, status };
+  return { registered, status, abandon: () => (abandoned = true) };
 }
 
 /** Resolves after `ms` without keeping the process alive. */
@@ -172,10 +218,17 @@ export async function attachStartAndWait(
       if (opts.autoRemove) await Promise.race([exit.status, delay(10_000)]);
       throw new StartError(messageOf(err));
     }
+    const stopResizing = opts.tty ? monitorTerminalSize(client, `/containers/${pathSegment(id)}/resize`, io) : () => undefined;
     try {
-      await session.done;
+      // docker run -it: the detach keys leave the container running and exit 0, silently.
+      if ((await session.done) === "detached") {
+        exit.abandon();
+        return 0;
+      }
     } catch (err) {
       io.stderr.write(`${messageOf(err)}\n`);
+    } finally {
+      stopResizing();
     }
     return await exit.status;
   } finally {

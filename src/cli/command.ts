@@ -7,8 +7,8 @@ import type { ApiClient } from "./api-client";
 import { StatusError } from "./errors";
 import { FlagSpec, ParsedFlags, renderFlagUsages } from "./flags";
 
-export type InStream = Readable & { isTTY?: boolean };
-export type OutStream = Writable & { isTTY?: boolean };
+export type InStream = Readable & { isTTY?: boolean; setRawMode?(mode: boolean): unknown };
+export type OutStream = Writable & { isTTY?: boolean; rows?: number; columns?: number };
 
 export interface CliIO {
   stdin: InStream;

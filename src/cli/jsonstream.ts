@@ -1,6 +1,7 @@
 /**
- * Shows the daemon's JSON message streams (pull, import, load) as docker's jsonmessage
- * does for a non-terminal: progress-bar updates are skipped, other messages become lines.
+ * Shows the daemon's JSON message streams (pull, import, load) as docker's jsonmessage does:
+ * on a terminal each id (a layer) keeps one line that is redrawn in place; elsewhere
+ * progress-bar updates are skipped and other messages become lines.
  */
 import type { Readable, Writable } from "node:stream";
 import { jsonValues } from "./api-client";
@@ -40,9 +41,10 @@ export function renderJsonMessage(jm: JsonMessage): string | undefined {
  */
 export async function displayJsonMessages(
   source: Readable,
-  out: Writable | undefined,
+  out: (Writable & { isTTY?: boolean }) | undefined,
   onAux?: (aux: unknown) => void,
 ): Promise<void> {
+  const terminal = out?.isTTY ? new TerminalLines(out) : undefined;
   for await (const value of jsonValues(source)) {
     const jm = value as JsonMessage;
     if (jm.error || jm.errorDetail?.message) {
@@ -52,7 +54,36 @@ export async function displayJsonMessages(
       onAux?.(jm.aux);
       continue;
     }
+    if (terminal) {
+      terminal.show(jm);
+      continue;
+    }
     const text = renderJsonMessage(jm);
     if (text !== undefined && out) out.write(text);
+  }
+}
+
+/** One line per id, rewritten where it stands (cursor up, clear line), as docker does on a terminal. */
+class TerminalLines {
+  private readonly lines = new Map<string, number>();
+  private count = 0;
+
+  constructor(private readonly out: Writable) {}
+
+  show(jm: JsonMessage): void {
+    if (jm.stream === undefined && jm.status === undefined && jm.progress === undefined) return;
+    let text = "";
+    if (jm.id) text += `${jm.id}: `;
+    text += jm.progress ? `${jm.status ?? ""} ${jm.progress}` : (jm.stream ?? jm.status ?? "");
+    text = text.replace(/\n$/, "");
+    const line = jm.id ? this.lines.get(jm.id) : undefined;
+    if (line === undefined) {
+      if (jm.id) this.lines.set(jm.id, this.count);
+      this.count++;
+      this.out.write(`\x1b[2K\r${text}\n`);
+      return;
+    }
+    const up = this.count - line;
+    this.out.write(`\x1b[${up}A\x1b[2K\r${text}\r\x1b[${up}B`);
   }
 }

@@ -2,6 +2,7 @@
 import type { Writable } from "node:stream";
 import type { ApiClient } from "./api-client";
 import { displayJsonMessages } from "./jsonstream";
+import { registryAuthHeader } from "./docker-config";
 import { fullName, parseNormalizedNamed, Reference, tagNameOnly } from "../lib/reference";
 
 /** The tag (or digest) the API wants next to fromImage. */
@@ -10,16 +11,23 @@ function apiTag(ref: Reference): string {
   return tagNameOnly(ref).tag ?? "";
 }
 
-/** Pulls `image`, writing the daemon's progress messages to `out` (none when undefined). */
+/**
+ * Pulls `image`, writing the daemon's progress messages to `out` (none when undefined);
+ * `allTags` pulls every tag of the repository (no tag is sent, as docker's -a does).
+ */
 export async function pullImage(
   client: ApiClient,
   image: string,
   platform: string | undefined,
-  out: Writable | undefined,
+  out: (Writable & { isTTY?: boolean }) | undefined,
+  env: NodeJS.ProcessEnv,
+  allTags = false,
 ): Promise<void> {
   const ref = parseNormalizedNamed(image);
+  const auth = registryAuthHeader(env, ref.domain);
   const res = await client.request("POST", "/images/create", {
-    query: { fromImage: fullName(ref), tag: apiTag(ref), platform },
+    query: { fromImage: fullName(ref), tag: allTags ? undefined : apiTag(ref), platform },
+    headers: auth ? { "X-Registry-Auth": auth } : undefined,
   });
   await displayJsonMessages(res, out);
 }

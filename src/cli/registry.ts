@@ -15,6 +15,9 @@ export interface Entry {
 
 const load = {
   run: () => import("./commands/run"),
+  attach: () => import("./commands/attach"),
+  pull: () => import("./commands/pull"),
+  login: () => import("./commands/login"),
   lifecycle: () => import("./commands/lifecycle"),
   logs: () => import("./commands/logs"),
   inspect: () => import("./commands/inspect"),
@@ -29,14 +32,21 @@ const load = {
   update: () => import("./commands/update"),
   port: () => import("./commands/port"),
   network: () => import("./commands/network"),
+  volume: () => import("./commands/volume"),
   exec: () => import("./commands/exec"),
   stats: () => import("./commands/stats"),
   containerFs: () => import("./commands/container-fs"),
   cp: () => import("./commands/cp"),
+  prune: () => import("./commands/prune"),
 };
 
 const RUN: Entry = { short: "Create and run a new container from an image", load: async () => (await load.run()).runCommand };
 const CREATE: Entry = { short: "Create a new container", load: async () => (await load.run()).createCommand };
+const ATTACH: Entry = {
+  short: "Attach local standard input, output, and error streams to a running container",
+  load: async () => (await load.attach()).attachCommand,
+};
+const PULL: Entry = { short: "Download an image from a registry", load: async () => (await load.pull()).pullCommand };
 const START: Entry = { short: "Start one or more stopped containers", load: async () => (await load.lifecycle()).startCommand };
 const STOP: Entry = { short: "Stop one or more running containers", load: async () => (await load.lifecycle()).stopCommand };
 const KILL: Entry = { short: "Kill one or more running containers", load: async () => (await load.lifecycle()).killCommand };
@@ -81,6 +91,7 @@ const INFO: Entry = { short: "Display system-wide information", load: async () =
 
 export const TOP_LEVEL: Record<string, Entry> = {
   run: RUN,
+  attach: ATTACH,
   create: CREATE,
   start: START,
   stop: STOP,
@@ -93,6 +104,9 @@ export const TOP_LEVEL: Record<string, Entry> = {
   inspect: { short: "Return low-level information on Docker objects", load: async () => (await load.inspect()).inspectCommand },
   ps: PS,
   images: IMAGES,
+  pull: PULL,
+  login: { short: "Authenticate to a registry", load: async () => (await load.login()).loginCommand },
+  logout: { short: "Log out from a registry", load: async () => (await load.login()).logoutCommand },
   history: HISTORY,
   tag: TAG,
   rmi: RMI,
@@ -138,9 +152,23 @@ export const GROUPS: Record<string, Group> = {
     },
     hidden: ["list", "remove"],
   },
+  volume: {
+    short: "Manage volumes",
+    commands: {
+      create: { short: "Create a volume", load: async () => (await load.volume()).volumeCreateCommand },
+      inspect: { short: "Display detailed information on one or more volumes", load: async () => (await load.volume()).volumeInspectCommand },
+      ls: { short: "List volumes", load: async () => (await load.volume()).volumeLsCommand },
+      list: { short: "List volumes", load: async () => (await load.volume()).volumeLsCommand },
+      prune: { short: "Remove unused local volumes", load: async () => (await load.volume()).volumePruneCommand },
+      rm: { short: "Remove one or more volumes", load: async () => (await load.volume()).volumeRmCommand },
+      remove: { short: "Remove one or more volumes", load: async () => (await load.volume()).volumeRmCommand },
+    },
+    hidden: ["list", "remove"],
+  },
   container: {
     short: "Manage containers",
     commands: {
+      attach: ATTACH,
       create: CREATE,
       inspect: {
         short: "Display detailed information on one or more containers",
@@ -170,6 +198,7 @@ export const GROUPS: Record<string, Group> = {
       commit: COMMIT,
       cp: CP,
       port: PORT,
+      prune: { short: "Remove all stopped containers", load: async () => (await load.prune()).containerPruneCommand },
     },
     hidden: ["list", "ps", "remove"],
   },
@@ -178,6 +207,7 @@ export const GROUPS: Record<string, Group> = {
     commands: {
       history: HISTORY,
       import: IMPORT,
+      pull: PULL,
       inspect: {
         short: "Display detailed information on one or more images",
         load: async () => (await load.inspect()).imageInspectCommand,
@@ -199,6 +229,7 @@ export const GROUPS: Record<string, Group> = {
       df: { short: "Show wharf disk usage", load: async () => (await load.system()).dfCommand },
       events: EVENTS,
       info: INFO,
+      prune: { short: "Remove unused data", load: async () => (await load.prune()).systemPruneCommand },
       ping: {
         short: "Check that the daemon answers (prints OK; wharf only)",
         load: async () => (await load.system()).pingCommand,

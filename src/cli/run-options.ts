@@ -3,6 +3,7 @@
  * NetworkingConfig, POST /containers/create). Pure apart from the injected file reader, so
  * every flag's translation is unit-tested.
  */
+import { isMacAddress } from "../lib/mac";
 import * as fs from "node:fs";
 import type { ParsedFlags } from "./flags";
 import { ramInBytes, parseGoDuration } from "../lib/units";
@@ -60,6 +61,8 @@ export interface EndpointSettings {
 }
 
 export interface HostConfig {
+  /** [height, width] of the client's terminal for a TTY (set by run/create, not by a flag). */
+  ConsoleSize?: [number, number];
   Binds?: string[];
   ContainerIDFile?: string;
   LogConfig?: { Type: string; Config: Record<string, string> };
@@ -285,6 +288,7 @@ export function buildCreateRequest(flags: ParsedFlags, args: string[], deps: Bui
   const ip = flags.string("ip");
   const ip6 = flags.string("ip6");
   const mac = flags.string("mac-address");
+  if (mac && !isMacAddress(mac)) throw new Error(`${mac} is not a valid mac address`);
   // Since API 1.44 these are per network; docker puts them on the (first) network.
   if (aliases.length > 0 || ip || ip6 || mac) {
     const ep: EndpointSettings = {};

@@ -4,12 +4,15 @@ import * as path from "node:path";
 import pino from "pino";
 import { registerContainerRoutes } from "../api/routes/containers";
 import { registerDiskUsageRoutes } from "../api/routes/disk-usage";
+import { registerBuildCacheRoutes } from "../api/routes/build-cache";
 import { registerEventRoutes } from "../api/routes/events";
 import { registerExecRoutes } from "../api/routes/exec";
 import { registerContainerFsRoutes } from "../api/routes/container-fs";
 import { registerImageRoutes } from "../api/routes/images";
+import { registerAuthRoutes } from "../api/routes/auth";
 import { registerNetworkRoutes } from "../api/routes/networks";
 import { registerSystemRoutes } from "../api/routes/system";
+import { registerVolumeRoutes } from "../api/routes/volumes";
 import { Router } from "../api/router";
 import { ApiServer } from "../api/server";
 import { ContainerService } from "../engine/containers/container-service";
@@ -18,11 +21,14 @@ import { ExecService } from "../engine/containers/exec-service";
 import { ContainerFilesystem } from "../engine/containers/filesystem";
 import { ContainerArchive } from "../engine/containers/archive";
 import { HealthMonitor } from "../engine/containers/health";
+import { LogRotator } from "../engine/containers/log-rotator";
 import { EventLog } from "../engine/events";
 import { ImageService } from "../engine/images/image-service";
 import { EmbeddedDns } from "../engine/networks/dns";
 import { NetworkService } from "../engine/networks/network-service";
 import { NetworkStore } from "../engine/networks/network-store";
+import { VolumeService } from "../engine/volumes/volume-service";
+import { VolumeStore } from "../engine/volumes/volume-store";
 import { ConmonRuntime } from "../runtime/conmon-runtime";
 import { detectRuntime, findConmon, findInitBinary } from "../runtime/detect";
 import { resolveUser } from "../runtime/user";
@@ -82,6 +88,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<{ shutdown(): Pr
     snapshots,
     isImageInUse: (imageId) => containers?.containerUsingImage(imageId),
     isImageInUseByRunning: (imageId) => containers?.containerUsingImage(imageId, { running: true }),
+    eventLog,
   });
   // Layers a crash left without an owner.
   await images.gc();
@@ -111,7 +118,17 @@ export async function startDaemon(opts: DaemonOptions): Promise<{ shutdown(): Pr
   // Before containers reconcile: attachments of containers not running by their records (a
   // crash during CNI ADD) go; exits found by reconcile tear down the rest.
   await networks.reconcile((id) => store.get(id)?.State.Running === true);
+  // A volume's references are the containers whose records mount it (as Docker counts them).
+  const volumes = new VolumeService({
+    dataRoot: opts.dataRoot,
+    store: new VolumeStore(metadata),
+    eventLog,
+    usersOf: (name) => store.all().filter((c) => c.MountPoints?.some((m) => m.Type === "volume" && m.Name === name)).map((c) => c.Id),
+    log,
+  });
   containers = new ContainerService({
+    volumes,
+    apiSockets: opts.hosts.filter((h) => h.startsWith("unix://")).map((h) => h.slice("unix://".length)),
     dataRoot: opts.dataRoot,
     execRoot: opts.execRoot,
     store,
@@ -128,9 +145,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<{ shutdown(): Pr
     log,
   });
   const health = new HealthMonitor({ containers, runtime });
+  const logRotator = new LogRotator({ containers, runtime, log });
   await containers.reconcile();
   // Containers adopted from before the restart keep being checked.
   for (const record of containers.list()) if (record.State.Running) health.begin(record, { keepState: true });
+  for (const record of containers.list()) if (record.State.Running) logRotator.begin(record);
 
   const router = new Router();
   const containerService = containers;
@@ -150,9 +169,14 @@ export async function startDaemon(opts: DaemonOptions): Promise<{ shutdown(): Pr
     imageCount: () => images.list({ all: true }).length,
   });
   registerContainerRoutes(router, { containers, images, rootfs: snapshots });
-  registerImageRoutes(router, images);
+  // Per-registry CAs as Docker keeps them, and wharf's own directory beside them.
+  const registries = { insecureRegistries: opts.insecureRegistries, certsDirs: ["/etc/docker/certs.d", "/etc/wharf/certs.d"], mirror: opts.registryMirror };
+  registerImageRoutes(router, images, registries);
+  registerAuthRoutes(router, registries);
   registerNetworkRoutes(router, { networks, containers });
-  registerDiskUsageRoutes(router, { containers, images, snapshots });
+  registerVolumeRoutes(router, volumes);
+  registerDiskUsageRoutes(router, { containers, images, snapshots, volumes });
+  registerBuildCacheRoutes(router);
   registerEventRoutes(router, eventLog);
   registerExecRoutes(router, new ExecService({ containers, runtime, rootfs: snapshots, resolveUser }));
   registerContainerFsRoutes(router, new ContainerFilesystem({ containers, images, snapshots }), new ContainerArchive({ containers, images, snapshots }));
@@ -176,6 +200,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<{ shutdown(): Pr
     async shutdown() {
       // Containers keep running: they are conmon's, not ours.
       await server.close();
+      logRotator.close();
       dns.closeAll();
       for (const socketPath of sockets) fs.rmSync(socketPath, { force: true });
       fs.rmSync(opts.pidfile, { force: true });

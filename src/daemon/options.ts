@@ -17,6 +17,10 @@ export interface DaemonOptions {
   bip: string;
   /** Where user networks without --subnet get theirs (dockerd's --default-address-pool base=…,size=…). */
   defaultAddressPool: { base: string; size: number };
+  /** Registries that may be reached over plain HTTP (dockerd's --insecure-registry); loopback always may. */
+  insecureRegistries: string[];
+  /** Where docker.io's images are fetched instead of Docker Hub (dockerd's --registry-mirror), as host[:port]. */
+  registryMirror?: string;
 }
 
 export const DEFAULT_SOCKET = "/run/wharf.sock";
@@ -36,11 +40,13 @@ export function parseDaemonOptions(argv: string[]): DaemonOptions {
     .option("-b, --bridge <name>", "bridge interface of the default network", "wharf0")
     .option("--bip <cidr>", "gateway address and subnet of the default bridge network", "10.88.0.1/16")
     .option("--default-address-pool <pool>", "default address pool for user networks (base=CIDR,size=N)", "base=10.89.0.0/16,size=24")
+    .option("--insecure-registry <host...>", "registry (host[:port]) that may be reached over plain HTTP", [])
+    .option("--registry-mirror <url>", "registry to pull docker.io images from instead of Docker Hub")
     .version("0.1.0", "-v, --version")
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   program.parse(argv, { from: "user" });
-  const opts = program.opts<{ host: string[]; dataRoot: string; execRoot: string; runtime: string; logLevel: DaemonOptions["logLevel"]; pidfile?: string; group: string; cgroupParent: string; bridge: string; bip: string; defaultAddressPool: string }>();
+  const opts = program.opts<{ host: string[]; dataRoot: string; execRoot: string; runtime: string; logLevel: DaemonOptions["logLevel"]; pidfile?: string; group: string; cgroupParent: string; bridge: string; bip: string; defaultAddressPool: string; insecureRegistry: string[]; registryMirror?: string }>();
   const hosts = opts.host.length ? opts.host : [`unix://${DEFAULT_SOCKET}`];
   return {
     hosts,
@@ -54,6 +60,8 @@ export function parseDaemonOptions(argv: string[]): DaemonOptions {
     bridge: opts.bridge,
     bip: opts.bip,
     defaultAddressPool: parseAddressPool(opts.defaultAddressPool),
+    insecureRegistries: opts.insecureRegistry,
+    registryMirror: opts.registryMirror ? opts.registryMirror.replace(/^[a-z]+:\/\//i, "").replace(/\/.*$/, "") : undefined,
   };
 }
 

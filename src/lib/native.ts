@@ -15,6 +15,10 @@ interface NativeAddon {
   /** null when the attribute is absent. */
   lgetxattr(path: string, name: string): Buffer | null;
   llistxattr(path: string): string[];
+  /** A pty pair [master, slave], close-on-exec; the slave is not made our controlling terminal. */
+  openPty(): [number, number];
+  /** TIOCSWINSZ on a terminal fd. */
+  setWinsize(fd: number, rows: number, cols: number): void;
 }
 
 export const MS_RDONLY = 0x1;

@@ -1,13 +1,14 @@
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { constants as osConstants } from "node:os";
 import * as fs from "node:fs";
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
-import type { Readable } from "node:stream";
+import { Readable } from "node:stream";
 import { ConflictError, InvalidParameterError, NotFoundError, SystemError, WharfError } from "../lib/errors";
 import { nativeErrno } from "../lib/native";
 import { attach as attachSocket } from "./attach";
+import { openExecTerminal } from "./exec-terminal";
 import { silentLogger, type RuntimeLogger } from "./logger";
 import { buildOciSpec, specToJson } from "./spec";
 import { type HostFacts, hostFacts } from "./host-facts";
@@ -90,6 +91,11 @@ export function createError(runtimeMessage: string): WharfError {
 function nsTime(sec: bigint, ns: bigint): string {
   const iso = new Date(Number(sec) * 1000).toISOString();
   return `${iso.slice(0, 19)}.${(ns % 1_000_000_000n).toString().padStart(9, "0")}Z`;
+}
+
+/** A TTY exec has no separate stderr. */
+function endedStream(): Readable {
+  return Readable.from([]);
 }
 
 function sleep(ms: number): Promise<void> {
@@ -236,7 +242,7 @@ export class ConmonRuntime implements ContainerRuntime {
       "-b", bundle,
       "-p", path.join(bundle, "pidfile"),
       "-P", path.join(bundle, "conmon.pid"),
-      "-l", `k8s-file:${opts.logPath}`,
+      "-l", opts.noLogFile ? "none" : `k8s-file:${opts.logPath}`,
       "--exit-dir", this.exitDir,
       "--full-attach",
       "--persist-dir", bundle,
@@ -247,8 +253,10 @@ export class ConmonRuntime implements ContainerRuntime {
     ];
     if (opts.openStdin) {
       args.push("-i");
-      // Docker's StdinOnce: only then does the attached client's EOF close the container's stdin.
-      if (!opts.stdinOnce) args.push("--leave-stdin-open");
+      // Docker's StdinOnce: only then does the attached client's EOF close the container's
+      // stdin. Never on a TTY: there stdin is the pty, and closing it would hang up the shell
+      // when a client detaches (Docker also keeps a TTY's stdin open).
+      if (!opts.stdinOnce || opts.tty) args.push("--leave-stdin-open");
     }
     if (opts.tty) args.push("-t");
     return args;
@@ -378,7 +386,8 @@ export class ConmonRuntime implements ContainerRuntime {
     const caps = opts.privileged ? [...(this.host ?? hostFacts()).boundingCaps] : undefined;
     const proc: OciProcess = {
       ...spec.process,
-      terminal: false,
+      terminal: opts.tty,
+      consoleSize: opts.tty ? opts.consoleSize : undefined,
       args: opts.args,
       env: [...env.values()],
       cwd: opts.cwd || spec.process.cwd,
@@ -389,11 +398,17 @@ export class ConmonRuntime implements ContainerRuntime {
     await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
     const base = path.join(dir, `${containerId}-${randomBytes(6).toString("hex")}`);
     await fsp.writeFile(`${base}.json`, JSON.stringify(proc), { mode: 0o600 });
-    const child = spawn(
-      this.runtimePath,
-      ["--root", this.runtimeRoot, "--log", `${base}.log`, "--log-format", "json", "exec", "--process", `${base}.json`, "--pid-file", `${base}.pid`, containerId],
-      { stdio: [opts.stdin ? "pipe" : "ignore", "pipe", "pipe"] },
-    );
+    const runtimeArgs = ["--root", this.runtimeRoot, "--log", `${base}.log`, "--log-format", "json", "exec", "--process", `${base}.json`, "--pid-file", `${base}.pid`, containerId];
+    const terminal = opts.tty ? openExecTerminal(opts.consoleSize) : null;
+    let child: ChildProcess;
+    try {
+      child = terminal
+        ? // setsid -c makes the pty runc's controlling terminal, so resizing it reaches runc as SIGWINCH.
+          spawn("setsid", ["-c", "-w", this.runtimePath, ...runtimeArgs], { stdio: [terminal.slaveFd, terminal.slaveFd, terminal.slaveFd] })
+        : spawn(this.runtimePath, runtimeArgs, { stdio: [opts.stdin ? "pipe" : "ignore", "pipe", "pipe"] });
+    } finally {
+      terminal?.releaseSlave();
+    }
     const cleanup = (): Promise<unknown> => Promise.all([".json", ".log", ".pid"].map((ext) => fsp.rm(`${base}${ext}`, { force: true })));
     const exit = new Promise<{ exitCode: number; error?: string }>((resolve) => {
       child.once("error", (err) => resolve({ exitCode: 126, error: err.message }));
@@ -418,11 +433,12 @@ export class ConmonRuntime implements ContainerRuntime {
       return 0;
     })();
     return {
-      stdout: child.stdout as Readable,
-      stderr: child.stderr as Readable,
-      stdin: child.stdin ?? undefined,
+      stdout: terminal ? terminal.output : (child.stdout as Readable),
+      stderr: terminal ? endedStream() : (child.stderr as Readable),
+      stdin: terminal ? (opts.stdin ? terminal.input : undefined) : (child.stdin ?? undefined),
       pid,
       exit,
+      resize: (height, width) => terminal?.resize(height, width),
       kill: (signal) => {
         void pid.then((p) => {
           if (p > 0) {
@@ -435,6 +451,22 @@ export class ConmonRuntime implements ContainerRuntime {
         });
       },
     };
+  }
+
+  /**
+   * conmon's control fifo takes "TYPE HEIGHT WIDTH" lines; type 1 resizes the pty it holds.
+   * conmon keeps a reader and a writer open on it, so a non-blocking open never waits.
+   */
+  async resize(containerId: string, height: number, width: number): Promise<void> {
+    this.checkId(containerId);
+    const bundle = await this.bundleDir(containerId);
+    if (!bundle) throw new NotFoundError(`No such container: ${containerId}`);
+    const handle = await fsp.open(path.join(bundle, "ctl"), fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+    try {
+      await handle.write(`1 ${height} ${width}\n`);
+    } finally {
+      await handle.close();
+    }
   }
 
   async pids(containerId: string): Promise<number[]> {
@@ -641,6 +673,23 @@ export class ConmonRuntime implements ContainerRuntime {
     const bundle = await this.bundleDir(containerId);
     const pid = bundle ? await this.conmonPid(bundle) : null;
     return pid !== null && this.conmonRunning(pid);
+  }
+
+  /**
+   * conmon's ctl FIFO takes "TYPE A B\n" lines; type 2 makes it close its log file and open the
+   * log path again. Non-blocking open: ENXIO when no conmon reads the FIFO (it is gone), and
+   * one short line is written atomically beside other writers (resize messages).
+   */
+  async reopenLog(containerId: string): Promise<void> {
+    this.checkId(containerId);
+    const bundle = await this.bundleDir(containerId);
+    if (!bundle) throw new NotFoundError(`No such container: ${containerId}`);
+    const fh = await fsp.open(path.join(bundle, "ctl"), fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+    try {
+      await fh.write("2 0 0\n");
+    } finally {
+      await fh.close();
+    }
   }
 
   /** Stops watching the exit dir (for tests and daemon shutdown); containers are unaffected. */

@@ -1,5 +1,7 @@
 import * as fs from "node:fs";
 import * as fsp from "node:fs/promises";
+import { dirname } from "node:path";
+import { logFiles } from "./log-rotation";
 
 /**
  * Reader for conmon's k8s-file logs. Each record is one line:
@@ -275,7 +277,41 @@ async function openLog(path: string): Promise<fsp.FileHandle | null> {
   }
 }
 
-/** Messages of a conmon k8s-file log; see ReadLogOptions. */
+interface OpenFile {
+  fh: fsp.FileHandle;
+  ino: number;
+}
+
+/** Opens every file of the log at once (oldest first), so a rotation meanwhile cannot skip one. */
+async function openAll(path: string): Promise<OpenFile[]> {
+  const out: OpenFile[] = [];
+  for (const file of await logFiles(path)) {
+    const fh = await openLog(file);
+    if (fh) out.push({ fh, ino: (await fh.stat()).ino });
+  }
+  return out;
+}
+
+/**
+ * The file that follows the one with inode `ino` after rotations: the next one in the order
+ * `path.N … path.1, path`, or the oldest when that file is gone (several rotations at once).
+ */
+async function nextFile(path: string, ino: number): Promise<OpenFile | null> {
+  const files = await logFiles(path);
+  const inodes = await Promise.all(files.map((f) => fsp.stat(f).then((st) => st.ino, () => -1)));
+  const at = inodes.indexOf(ino);
+  for (const file of at >= 0 ? files.slice(at + 1) : files) {
+    const fh = await openLog(file);
+    if (fh) return { fh, ino: (await fh.stat()).ino };
+  }
+  return null;
+}
+
+/**
+ * Messages of a conmon k8s-file log and its rotated files (`path.N … path.1`, oldest first, see
+ * log-rotation.ts); see ReadLogOptions. A follow goes on across rotations: the file being read
+ * is finished once `path` is a new file (conmon has reopened), then the next one is read.
+ */
 export async function* readLog(path: string, opts: ReadLogOptions): AsyncGenerator<LogEntry> {
   const selected = new Set<LogStream>();
   if (opts.stdout) selected.add("stdout");
@@ -294,30 +330,69 @@ export async function* readLog(path: string, opts: ReadLogOptions): AsyncGenerat
   const pastUntil = (): boolean => opts.until !== undefined && Date.now() / 1000 > opts.until;
   const inWindow = (ns: bigint): boolean => (sinceNs === undefined || ns >= sinceNs) && (untilNs === undefined || ns <= untilNs);
 
-  let fh = await openLog(path);
-  while (!fh) {
+  let files = await openAll(path);
+  while (files.length === 0) {
     if (!opts.follow || stopping || aborted()) return;
     await waitForChange(null, opts.signal, wake);
-    fh = await openLog(path);
+    files = await openAll(path);
   }
 
   let watcher: fs.FSWatcher | null = null;
+  let current: OpenFile | null = null;
+  // Opened files not read yet (closed in `finally` when the reader ends early).
+  let queue: OpenFile[] = files;
   try {
-    const st = await fh.stat();
-    let ino = st.ino;
     const tail = opts.tail ?? -1;
-    const start = tail >= 0 ? await tailOffset(fh, st.size, tail, selected) : 0;
-    let reader = new LineReader(fh, start);
+    // With a tail, files older than the newest one that holds `tail` messages are not read.
+    let first = 0;
+    let startOffset = 0;
+    if (tail >= 0) {
+      first = files.length - 1;
+      startOffset = (await files[first].fh.stat()).size;
+      for (let i = files.length - 1; i >= 0; i--) {
+        first = i;
+        startOffset = await tailOffset(files[i].fh, (await files[i].fh.stat()).size, tail, selected);
+        if (startOffset > 0) break;
+      }
+    }
+    queue = files.slice(first);
+    for (const f of files.slice(0, first)) await f.fh.close();
+    current = queue.shift() ?? null;
+    if (!current) return;
+    let reader = new LineReader(current.fh, startOffset);
     const assembler = new MessageAssembler();
+
+    // Files before the last one are complete: read through them.
+    const ring: LogEntry[] = [];
+    const keep = (e: LogEntry & { ns: bigint }): void => {
+      if (!inWindow(e.ns)) return;
+      ring.push({ stream: e.stream, time: e.time, data: e.data });
+      if (ring.length > 2 * tail + 64) ring.splice(0, ring.length - tail);
+    };
+    for (;;) {
+      do {
+        for (const line of await reader.readAvailable()) {
+          const rec = parseLogLine(line);
+          if (!rec || !selected.has(rec.stream)) continue;
+          const msg = assembler.push(rec);
+          if (!msg) continue;
+          if (tail >= 0) keep(msg);
+          else {
+            if (untilNs !== undefined && msg.ns > untilNs) return;
+            if (inWindow(msg.ns)) yield { stream: msg.stream, time: msg.time, data: msg.data };
+            if (aborted()) return;
+          }
+        }
+      } while (!reader.eof && queue.length > 0);
+      const next = queue.shift();
+      if (!next) break;
+      await current.fh.close();
+      current = next;
+      reader = new LineReader(current.fh, 0);
+    }
 
     // The tail region is read in one go and only its last `tail` messages are kept.
     if (tail >= 0) {
-      const ring: LogEntry[] = [];
-      const keep = (e: LogEntry & { ns: bigint }): void => {
-        if (!inWindow(e.ns)) return;
-        ring.push({ stream: e.stream, time: e.time, data: e.data });
-        if (ring.length > 2 * tail + 64) ring.splice(0, ring.length - tail);
-      };
       do {
         for (const line of await reader.readAvailable()) {
           const rec = parseLogLine(line);
@@ -331,9 +406,10 @@ export async function* readLog(path: string, opts: ReadLogOptions): AsyncGenerat
       if (!opts.follow) return;
     }
 
+    // The directory, not the file: a rotation renames the file, and the new one must wake us too.
     const watch = (): fs.FSWatcher | null => {
       try {
-        const w = fs.watch(path, { persistent: false });
+        const w = fs.watch(dirname(path), { persistent: false });
         w.on("error", () => undefined); // the poll keeps working without it
         return w;
       } catch {
@@ -342,6 +418,8 @@ export async function* readLog(path: string, opts: ReadLogOptions): AsyncGenerat
     };
     if (opts.follow) watcher = watch();
 
+    // Set when `path` became another file: conmon reopened, so ours gets no more writes.
+    let rotated = false;
     for (;;) {
       if (aborted()) return;
       const finalPass = stopping || !opts.follow || pastUntil();
@@ -355,25 +433,34 @@ export async function* readLog(path: string, opts: ReadLogOptions): AsyncGenerat
         if (aborted()) return;
       }
       if (!reader.eof) continue; // more is already in the file: no need to wait
-      if (finalPass) break;
+      if (rotated) {
+        // Ours is read to its end: go on with the file that followed it.
+        rotated = false;
+        const next = await nextFile(path, current.ino);
+        if (next) {
+          await current.fh.close();
+          current = next;
+          reader = new LineReader(current.fh, 0);
+          continue;
+        }
+      }
+      if (finalPass) {
+        const now = await fsp.stat(path).catch(() => null);
+        if (!now || now.ino === current.ino) break;
+        rotated = true; // a rotation just before the end: read the rest first
+        continue;
+      }
       if (stopping || aborted()) continue; // stopWhen fired while reading: drain now
       await waitForChange(watcher, opts.signal, wake);
-      // conmon's --log-size-max rotation replaces the file: start again on the new one.
-      const now = await fsp.stat(path).catch(() => null);
-      if (now && (now.ino !== ino || now.size < reader.position)) {
-        await fh.close();
-        fh = await fsp.open(path, "r");
-        ino = (await fh.stat()).ino;
-        reader = new LineReader(fh, 0);
-        watcher?.close();
-        watcher = watch();
-      }
+      const after = await fsp.stat(path).catch(() => null);
+      if (after && after.ino === current.ino && after.size < reader.position) reader = new LineReader(current.fh, 0); // truncated in place
+      else if (after && after.ino !== current.ino) rotated = true;
     }
     for (const m of assembler.flush()) {
       if (inWindow(m.ns)) yield { stream: m.stream, time: m.time, data: m.data };
     }
   } finally {
     watcher?.close();
-    await fh.close();
+    for (const f of [current, ...queue]) await f?.fh.close().catch(() => undefined);
   }
 }

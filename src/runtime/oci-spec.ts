@@ -14,6 +14,8 @@ export interface OciSpec {
 
 export interface OciProcess {
   terminal: boolean;
+  /** The pty's size when it is made (runc sets it before the process runs). */
+  consoleSize?: { height: number; width: number };
   user: { uid: number; gid: number; additionalGids?: number[] };
   args: string[];
   env: string[];

@@ -310,6 +310,7 @@ export function buildOciSpec(input: SpecInput, opts: BuildSpecOptions = {}): Oci
     ociVersion: "1.0.2",
     process: {
       terminal: input.terminal,
+      ...(input.terminal && input.consoleSize ? { consoleSize: input.consoleSize } : {}),
       user: {
         uid: input.user.uid,
         gid: input.user.gid,

@@ -16,6 +16,8 @@ export interface SpecInput {
   cwd: string;
   user: { uid: number; gid: number; additionalGids: number[] };
   terminal: boolean;
+  /** Docker's HostConfig.ConsoleSize: the terminal size from the first instant (TTY only). */
+  consoleSize?: { height: number; width: number };
   hostname: string;
   /** Files the engine wrote that are bind-mounted into the container (hosts, hostname, resolv.conf). */
   etcFiles: { hostname: string; hosts: string; resolvConf: string };
@@ -58,6 +60,8 @@ export interface CreateOptions {
   spec: SpecInput;
   /** k8s-file log written by conmon. */
   logPath: string;
+  /** --log-driver none: conmon keeps no log file (attach still works). */
+  noLogFile?: boolean;
   openStdin: boolean;
   /**
    * Docker's StdinOnce: the attached client's end of stdin closes the container's stdin. Without
@@ -98,6 +102,9 @@ export interface ExecOptions {
   user?: { uid: number; gid: number; additionalGids: number[] };
   privileged: boolean;
   stdin: boolean;
+  /** Run on a pty (exec -t): output is one stream, stdin goes to the terminal. */
+  tty: boolean;
+  consoleSize?: { height: number; width: number };
 }
 
 /** A running exec: its stdio, and its exit (or the runtime's refusal to start it). */
@@ -109,6 +116,8 @@ export interface ExecProcess {
   pid: Promise<number>;
   exit: Promise<{ exitCode: number; error?: string }>;
   kill(signal: number): void;
+  /** Sets the pty's size (exec -t); a no-op without a TTY. */
+  resize(height: number, width: number): void;
 }
 
 export interface ContainerRuntime {
@@ -123,6 +132,8 @@ export interface ContainerRuntime {
   update(containerId: string, resources: SpecInput["resources"]): Promise<void>;
   /** Runs another process in a running container (its namespaces, cgroups and confinement). */
   exec(containerId: string, opts: ExecOptions): Promise<ExecProcess>;
+  /** Sets the size of the container's pty (TTY containers; conmon's control fifo). */
+  resize(containerId: string, height: number, width: number): Promise<void>;
   /** Host pids of every process in the container. */
   pids(containerId: string): Promise<number[]>;
   /** Removes runtime state, cgroups and the bundle. Idempotent; force kills first. */
@@ -137,4 +148,6 @@ export interface ContainerRuntime {
   attach(containerId: string, opts: { stdin: boolean }): Promise<AttachStreams>;
   /** Whether conmon for this container is still alive. */
   monitorAlive(containerId: string): Promise<boolean>;
+  /** Asks the monitor to close its log file and open `logPath` anew (after a rotation renamed it). */
+  reopenLog(containerId: string): Promise<void>;
 }

@@ -49,3 +49,19 @@ export function unmountAll(target: string): void {
     }
   }
 }
+
+/** The mount a path lives on, and whether that mount is shared or a slave (mountinfo's optional fields). */
+export function mountOf(p: string): { mountPoint: string; shared: boolean; slave: boolean } {
+  let best = { mountPoint: "/", shared: false, slave: false };
+  for (const line of fs.readFileSync("/proc/self/mountinfo", "utf8").split("\n")) {
+    const fields = line.split(" ");
+    if (fields.length < 7) continue;
+    const mountPoint = unescape(fields[4]);
+    const within = mountPoint === "/" || p === mountPoint || p.startsWith(`${mountPoint}/`);
+    // Later lines are mounted over earlier ones at the same place: the last match wins ties.
+    if (!within || mountPoint.length < best.mountPoint.length) continue;
+    const optional = fields.slice(6, fields.indexOf("-"));
+    best = { mountPoint, shared: optional.some((f) => f.startsWith("shared:")), slave: optional.some((f) => f.startsWith("master:")) };
+  }
+  return best;
+}

@@ -64,6 +64,62 @@ describe("docker CLI: bridge network and published ports", () => {
     const joined = await d.docker(["run", "--rm", "--network", "container:netx", "busybox", "ip", "-o", "-4", "addr", "show", "eth0"]);
     assert.equal(joined.code, 0, joined.stderr);
     assert.ok(joined.stdout.includes(`inet ${addr}/`), joined.stdout);
+    // As in Docker, the joiner takes X's hostname, /etc/hosts and /etc/resolv.conf.
+    const files = await d.docker(["run", "--rm", "--network", "container:netx", "busybox", "sh", "-c", "hostname; cat /etc/hosts"]);
+    const xHostname = (await d.docker(["inspect", "-f", "{{.Config.Hostname}}", "netx"])).stdout.trim();
+    assert.equal(files.stdout.split("\n")[0], xHostname);
+    assert.match(files.stdout, new RegExp(`^${addr.replace(/\./g, "\\.")}\\s+${xHostname}$`, "m"));
+    const created = await d.docker(["create", "--network", "container:netx", "busybox", "true"]);
+    assert.equal(created.code, 0, created.stderr);
+    assert.equal((await d.docker(["start", "-a", created.stdout.trim()])).code, 0);
+    const paths = await d.docker(["inspect", "-f", "{{.HostsPath}} {{.ResolvConfPath}}", created.stdout.trim(), "netx"]);
+    const [joinerPaths, xPaths] = paths.stdout.trim().split("\n");
+    assert.equal(joinerPaths, xPaths);
+    assert.equal((await d.docker(["rm", created.stdout.trim()])).code, 0);
+
+    // Options that belong to the joined namespace are Docker's conflicts, and nothing is created.
+    const conflicts: Array<[string[], RegExp]> = [
+      [["-h", "other"], /conflicting options: hostname and the network mode/],
+      [["--dns", "10.0.0.1"], /conflicting options: dns and the network mode/],
+      [["--add-host", "a:10.0.0.1"], /conflicting options: custom host-to-IP mapping and the network mode/],
+      [["-p", "8080:80"], /conflicting options: port publishing and the container type network mode/],
+      [["--expose", "80"], /conflicting options: port exposing and the container type network mode/],
+      [["--mac-address", "92:d0:c6:0a:29:33"], /conflicting options: mac-address and the network mode/],
+    ];
+    for (const [opts, message] of conflicts) {
+      const r = await d.docker(["run", "--rm", "--network", "container:netx", ...opts, "busybox", "true"]);
+      assert.equal(r.code, 125, r.stderr);
+      assert.match(r.stderr, message);
+    }
+    assert.equal((await d.docker(["ps", "-aq"])).stdout.trim().split("\n").length, 1, "only netx exists");
     assert.equal((await d.docker(["rm", "-f", "netx"])).code, 0);
+  });
+
+  test("--mac-address sets eth0's address on the default bridge and a user network; bad ones are refused", async () => {
+    const mac = "92:d0:c6:0a:29:33";
+    const shown = await d.docker(["run", "--rm", "--mac-address", mac, "busybox", "cat", "/sys/class/net/eth0/address"]);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.equal(shown.stdout.trim(), mac);
+    assert.equal((await d.docker(["network", "create", "macnet"])).code, 0);
+    const mac2 = "02:42:ac:11:00:99";
+    const run = await d.docker(["run", "-d", "--name", "macbox", "--network", "macnet", "--mac-address", mac2, "busybox", "sleep", "300"]);
+    assert.equal(run.code, 0, run.stderr);
+    const inspect = await d.docker(["inspect", "-f", "{{range .NetworkSettings.Networks}}{{.MacAddress}}{{end}}", "macbox"]);
+    assert.equal(inspect.stdout.trim(), mac2);
+    const inside = await d.docker(["exec", "macbox", "cat", "/sys/class/net/eth0/address"]);
+    assert.equal(inside.stdout.trim(), mac2);
+    assert.equal((await d.docker(["rm", "-f", "macbox"])).code, 0);
+    assert.equal((await d.docker(["network", "rm", "macnet"])).code, 0);
+
+    const cli = await d.docker(["run", "--rm", "--mac-address", "zz", "busybox", "true"]);
+    assert.equal(cli.code, 125);
+    assert.match(cli.stderr, /zz is not a valid mac address/);
+    const wharf = await d.wharf(["run", "--rm", "--mac-address", "12:34", "busybox", "true"]);
+    assert.equal(wharf.code, 125);
+    assert.match(wharf.stderr, /12:34 is not a valid mac address/);
+    const api = await d.api("POST", "/containers/create", { Image: "busybox", NetworkingConfig: { EndpointsConfig: { bridge: { MacAddress: "nope" } } } });
+    assert.equal(api.status, 400);
+    assert.equal(api.json<{ message: string }>().message, "invalid MAC address nope");
+    assert.equal((await d.docker(["ps", "-aq"])).stdout.trim(), "");
   });
 });

@@ -40,7 +40,7 @@ export interface RunResult {
 }
 
 export const ROOT = path.resolve(__dirname, "..", "..", "..");
-const WHARF = path.join(ROOT, "bin", "wharf");
+export const WHARF = path.join(ROOT, "bin", "wharf");
 const WHARFD = path.join(ROOT, "bin", "wharfd");
 export const DOCKER = "/usr/local/bin/docker";
 
@@ -121,7 +121,9 @@ export async function startDaemon(extraArgs: string[] = []): Promise<TestDaemon>
 
   const launch = async (): Promise<void> => {
     const log = fs.openSync(logFile, "a");
-    child = spawn(process.execPath, [WHARFD, "-H", host, "--data-root", dataRoot, "--exec-root", execRoot, "--log-level", "debug", "--cgroup-parent", "/wharf-test", "--bridge", bridge, "--bip", `${gateway}/24`, "--default-address-pool", `base=${pool}.0/24,size=28`, ...extraArgs], {
+    child = spawn(process.execPath, [WHARFD, "-H", host, "--data-root", dataRoot, "--exec-root", execRoot, "--log-level", "debug", "--cgroup-parent", "/wharf-test", "--bridge", bridge, "--bip", `${gateway}/24`, "--default-address-pool", `base=${pool}.0/24,size=28`,
+      // docker.io goes to a closed loopback port: no test can reach for Docker Hub, even by mistake.
+      "--registry-mirror", "127.0.0.1:1", ...extraArgs], {
       stdio: ["ignore", log, log],
     });
     fs.closeSync(log);

@@ -75,6 +75,53 @@ describe("wharfd lifecycle: crash safety, restart, one daemon per data root", ()
     await d.docker(["rm", "-f", "survivor", "dies"]);
   });
 
+  test("kill -9 with an exec session and a logs -f open: containers, exec, logs, stats, stop and restart policies carry on", async () => {
+    const ticker = await d.docker(["run", "-d", "--name", "ticker", "busybox", "sh", "-c", "i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.2; done"]);
+    assert.equal(ticker.code, 0, ticker.stderr);
+    assert.equal((await d.docker(["run", "-d", "--name", "ends", "busybox", "sh", "-c", "sleep 2; exit 5"])).code, 0);
+    assert.equal((await d.docker(["run", "-d", "--name", "phoenix", "--restart", "always", "busybox", "sh", "-c", "sleep 2; exit 3"])).code, 0);
+    // Clients in the middle of something when the daemon dies.
+    const exec = d.docker(["exec", "ticker", "sleep", "60"], { timeoutMs: 30000 });
+    const follower = d.docker(["logs", "-f", "ticker"], { timeoutMs: 30000 });
+    await new Promise((r) => setTimeout(r, 800));
+
+    await d.crashAndRestart();
+    // Both clients lose their connection and end; neither hangs.
+    const [execEnd, followEnd] = await Promise.all([exec, follower]);
+    assert.notEqual(execEnd.code, 0, "the exec's connection went with the daemon");
+    assert.match(followEnd.stdout, /^tick 0\n/);
+
+    const deadline = Date.now() + 15000;
+    let states = "";
+    while (Date.now() < deadline) {
+      states = (await d.docker(["ps", "-a", "--format", "{{.Names}}={{.State}}"])).stdout;
+      const restarts = (await d.docker(["inspect", "--format", "{{.RestartCount}}", "phoenix"])).stdout.trim();
+      if (/ends=exited/.test(states) && Number(restarts) >= 1) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.match(states, /ticker=running/);
+    assert.match(states, /ends=exited/);
+    assert.equal((await d.docker(["inspect", "--format", "{{.State.ExitCode}}", "ends"])).stdout.trim(), "5");
+    assert.ok(Number((await d.docker(["inspect", "--format", "{{.RestartCount}}", "phoenix"])).stdout.trim()) >= 1, "always restarts resume");
+
+    const execAgain = await d.docker(["exec", "ticker", "echo", "still here"]);
+    assert.equal(execAgain.code, 0, execAgain.stderr);
+    assert.equal(execAgain.stdout, "still here\n");
+    const logs = await d.wharf(["logs", "--tail", "2", "ticker"]);
+    assert.match(logs.stdout, /^tick \d+\ntick \d+\n$/);
+    // A follow started after the restart sees new output.
+    const since = String(Math.floor(Date.now() / 1000));
+    const fresh = await d.docker(["logs", "--since", since, "--until", String(Number(since) + 2), "-f", "ticker"], { timeoutMs: 15000 });
+    assert.match(fresh.stdout, /tick \d+\n/);
+    const stats = await d.docker(["stats", "--no-stream", "--format", "{{.Name}} {{.MemUsage}} {{.PIDs}}", "ticker"]);
+    assert.equal(stats.code, 0, stats.stderr);
+    assert.match(stats.stdout, /^ticker \d+(\.\d+)?[KMG]?i?B \/ .+ [1-9]\d*\n$/);
+    const stop = await d.docker(["stop", "-t", "1", "ticker"]);
+    assert.equal(stop.code, 0, stop.stderr);
+    assert.match((await d.docker(["inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}", "ticker"])).stdout, /^exited (137|143)\n$/);
+    assert.equal((await d.docker(["rm", "-f", "ticker", "ends", "phoenix"])).code, 0);
+  });
+
   test("concurrent creates without names all get distinct generated names", async () => {
     const created = await Promise.all(Array.from({ length: 24 }, () => d.api("POST", "/containers/create", { Image: "busybox", Cmd: ["true"] })));
     for (const res of created) assert.equal(res.status, 201, res.body);

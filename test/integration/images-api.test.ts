@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { freePort } from "../helpers/net";
 import { execFile, execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as http from "node:http";
@@ -89,7 +90,7 @@ before(async () => {
   rootfs = execFileSync("bash", [SCRIPT], { timeout: 30_000, maxBuffer: 64 << 20 });
   fx = imageFixture(path.join(work, "data"));
   const router = new Router();
-  registerImageRoutes(router, fx.images);
+  registerImageRoutes(router, fx.images, { insecureRegistries: [], certsDirs: [] });
   server = await startServer(router);
 });
 
@@ -176,13 +177,13 @@ describe("image API", () => {
     assert.equal((await call("POST", "/images/busybox/tag")).status, 400);
   });
 
-  it("POST /images/create?fromImage= answers from local images only", async () => {
-    const here = await call("POST", "/images/create?fromImage=busybox&tag=latest");
-    assert.equal(here.status, 200);
-    assert.deepEqual(lines(here).pop(), { status: "Status: Image is up to date for busybox:latest" });
-    const missing = await call("POST", "/images/create?fromImage=alpine&tag=3");
-    assert.equal(missing.status, 404);
-    assert.match(String((json(missing) as { message: string }).message), /^No such image: alpine:3 .*not implemented yet/);
+  it("POST /images/create?fromImage= from an unreachable loopback registry is an HTTP error, nothing stored", async () => {
+    const port = await freePort();
+    const before = (json(await call("GET", "/images/json")) as unknown[]).length;
+    const missing = await call("POST", `/images/create?fromImage=127.0.0.1:${port}/alpine&tag=3`);
+    assert.equal(missing.status, 500);
+    assert.match(String((json(missing) as { message: string }).message), new RegExp(`127\\.0\\.0\\.1:${port}/v2/.*ECONNREFUSED`));
+    assert.equal((json(await call("GET", "/images/json")) as unknown[]).length, before);
   });
 
   it("GET /images/get and /images/{name}/get, then POST /images/load", async () => {

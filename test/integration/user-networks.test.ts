@@ -117,6 +117,34 @@ describe("user-defined networks: create, ls, inspect, rm, prune, connect, discon
     assert.equal((await d.wharf(["rm", "-f", "u1", "u2"])).code, 0);
   });
 
+  test("connect a stopped container: it joins at start and stays connected across restarts; disconnect while stopped", async () => {
+    const created = await d.wharf(["create", "--name", "u4", "busybox", "sleep", "300"]);
+    assert.equal(created.code, 0, created.stderr);
+    const conn = await d.wharf(["network", "connect", "--alias", "four", "appnet", "u4"]);
+    assert.equal(conn.code, 0, conn.stderr);
+    const planned = await d.wharf(["inspect", "-f", "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}", "u4"]);
+    assert.match(planned.stdout, /appnet/, "inspect shows the network it will join");
+    const again = await d.wharf(["network", "connect", "appnet", "u4"]);
+    assert.notEqual(again.code, 0);
+    assert.match(again.stderr, /already exists in network appnet/);
+    const ifaces = async (): Promise<string> => (await d.wharf(["exec", "u4", "ip", "-o", "-4", "addr"])).stdout;
+    assert.equal((await d.wharf(["start", "u4"])).code, 0);
+    assert.match(await ifaces(), new RegExp(`eth1\\s+inet ${pool.replace(/\./g, "\\.")}\\.`));
+    const byAlias = await d.wharf(["run", "--rm", "--network", "appnet", "busybox", "nslookup", "four"]);
+    assert.equal(byAlias.code, 0, byAlias.stdout + byAlias.stderr);
+    assert.equal((await d.wharf(["restart", "-t", "0", "u4"])).code, 0);
+    assert.match(await ifaces(), /eth1/, "the connection outlives a restart");
+    assert.equal((await d.wharf(["stop", "-t", "0", "u4"])).code, 0);
+    const disc = await d.wharf(["network", "disconnect", "appnet", "u4"]);
+    assert.equal(disc.code, 0, disc.stderr);
+    assert.equal((await d.wharf(["start", "u4"])).code, 0);
+    assert.doesNotMatch(await ifaces(), /eth1/);
+    const host = await d.wharf(["network", "connect", "host", "u4"]);
+    assert.notEqual(host.code, 0);
+    assert.match(host.stderr, /cannot be disconnected from host network or connected to host network/);
+    assert.equal((await d.wharf(["rm", "-f", "u4"])).code, 0);
+  });
+
   test("rm removes the network and its bridge; prune removes unused networks only", async () => {
     assert.ok(linkExists(bridgeName));
     const rm = await d.wharf(["network", "rm", "appnet"]);

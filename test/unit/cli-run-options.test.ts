@@ -285,7 +285,7 @@ test("--mount and --tmpfs", () => {
   ]);
   assert.deepEqual(req.body.HostConfig.Tmpfs, { "/run": "rw,size=64m", "/tmp": "" });
   assert.deepEqual(parseMount('type=bind,"src=/a,b",dst=/c', "/"), { Type: "bind", Source: "/a,b", Target: "/c" });
-  assert.throws(() => parseMount("type=bind,bogus=1", "/"), /unknown option 'bogus' in 'bogus=1'/);
+  assert.throws(() => parseMount("type=bind,bogus=1", "/"), /unexpected key 'bogus' in 'bogus=1'/);
   assert.throws(() => parseMount("type=bind,volume-nocopy", "/"), /cannot mix 'volume-\*' options with mount type 'bind'/);
   assert.throws(() => build(["--mount", "target", "busybox"]), FlagError);
 });

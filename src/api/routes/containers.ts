@@ -5,11 +5,13 @@ import { createContainerSchema, updateContainerSchema } from "../../engine/conta
 import { statsDocument } from "../../engine/containers/stats";
 import { filterContainers, inspectView, summaryView } from "../../engine/containers/views";
 import type { ContainerRootfs, ImageProvider } from "../../engine/images/types";
-import { InvalidParameterError, errorMessage } from "../../lib/errors";
+import { DEFAULT_DETACH_KEYS, DetachKeyFilter, detachKeyBytes, invalidDetachKeysMessage } from "../../lib/detach-keys";
+import { InvalidParameterError, WharfError, errorMessage } from "../../lib/errors";
+import { pruneFilter } from "../../engine/prune-filter";
 import { STDERR, STDOUT, frame } from "../../lib/stdcopy";
 import { readLog } from "../../runtime/logfile";
 import type { AttachStreams } from "../../runtime/types";
-import { type Router, boolParam, filtersParam, intParam, readJson, sendEmpty, sendJson } from "../router";
+import { type Router, boolParam, filtersParam, intParam, readJson, sendEmpty, sendJson, terminalSizeParams } from "../router";
 import { writeUpgradeHeaders } from "../server";
 import { versionAtLeast } from "../version";
 
@@ -40,12 +42,6 @@ function unixSeconds(query: URLSearchParams, name: string): number | undefined {
   const n = Number(raw);
   if (!Number.isFinite(n)) throw new InvalidParameterError(`invalid value for "${name}": ${raw}`);
   return n;
-}
-
-function labelFilterMatches(labels: Record<string, string>, filter: string): boolean {
-  const eq = filter.indexOf("=");
-  if (eq < 0) return filter in labels;
-  return labels[filter.slice(0, eq)] === filter.slice(eq + 1);
 }
 
 export function registerContainerRoutes(router: Router, deps: ContainerRouteDeps): void {
@@ -80,15 +76,7 @@ export function registerContainerRoutes(router: Router, deps: ContainerRouteDeps
   });
 
   router.post("/containers/prune", async ({ res, query }) => {
-    const filters = filtersParam(query);
-    const deleted: string[] = [];
-    for (const record of containers.list()) {
-      if (record.State.Running) continue;
-      if (!(filters.get("label") ?? []).every((l) => labelFilterMatches(record.Config.Labels ?? {}, l))) continue;
-      await containers.remove(record.Id, { force: false });
-      deleted.push(record.Id);
-    }
-    sendJson(res, 200, { ContainersDeleted: deleted.length ? deleted : null, SpaceReclaimed: 0 });
+    sendJson(res, 200, await containers.prune(pruneFilter(filtersParam(query))));
   });
 
   router.get("/containers/:id/json", async ({ res, params }) => {
@@ -179,7 +167,7 @@ export function registerContainerRoutes(router: Router, deps: ContainerRouteDeps
   });
 
   router.delete("/containers/:id", async ({ res, params, query }) => {
-    await containers.remove(params.id, { force: boolParam(query, "force") });
+    await containers.remove(params.id, { force: boolParam(query, "force"), volumes: boolParam(query, "v") });
     sendEmpty(res, 204);
   });
 
@@ -201,15 +189,16 @@ export function registerContainerRoutes(router: Router, deps: ContainerRouteDeps
   });
 
   router.post("/containers/:id/resize", async ({ res, params, query }) => {
-    containers.get(params.id);
-    intParam(query, "h");
-    intParam(query, "w");
-    // Terminal resizing arrives with the interactive-container issue; for a non-TTY container Docker ignores it too.
+    const { height, width } = terminalSizeParams(query);
+    await containers.resize(params.id, height, width);
     sendEmpty(res, 200);
   });
 
   router.get("/containers/:id/logs", async ({ req, res, params, query, apiVersion }) => {
     const record = containers.get(params.id);
+    if ((record.HostConfig.LogConfig as { Type?: string } | undefined)?.Type === "none") {
+      throw new WharfError("configured logging driver does not support reading", 501);
+    }
     const stdout = boolParam(query, "stdout");
     const stderr = boolParam(query, "stderr");
     if (!stdout && !stderr) throw new InvalidParameterError("You must choose at least one stream");
@@ -244,6 +233,7 @@ export function registerContainerRoutes(router: Router, deps: ContainerRouteDeps
     async ({ res, params, query, apiVersion }) => {
       // Without an Upgrade header (e.g. dockerode without hijack): output only, over the response.
       const record = containers.get(params.id);
+      detachKeysParam(query);
       const streams = await containers.attach(record.Id, { stdin: false });
       res.writeHead(200, { "Content-Type": streamContentType(record.Config.Tty, apiVersion) });
       res.once("close", () => streams.close());
@@ -252,14 +242,30 @@ export function registerContainerRoutes(router: Router, deps: ContainerRouteDeps
     async ({ params, query, apiVersion }, socket, head) => {
       const record = containers.get(params.id);
       const tty = record.Config.Tty;
+      const withStdin = boolParam(query, "stdin");
+      // Detach keys act on a TTY's input only, as in Docker (a pipe may carry any byte).
+      const detachKeys = detachKeysParam(query);
       writeUpgradeHeaders(socket, streamContentType(tty, apiVersion));
       // Input (and its end) may arrive before the container starts: `echo x | docker run -i`
       // sends everything, then half-closes, while the attach is still pending.
-      const early: Buffer[] = head.length ? [head] : [];
+      const early: Buffer[] = [];
       let inputEnded = false;
+      let detached = false;
       let deliver: ((chunk: Buffer) => void) | undefined;
       let endInput: (() => void) | undefined;
-      socket.on("data", (chunk: Buffer) => (deliver ? deliver(chunk) : early.push(chunk)));
+      let detach: (() => void) | undefined;
+      const filter = tty && withStdin ? new DetachKeyFilter(detachKeys) : null;
+      const onInput = (raw: Buffer): void => {
+        if (detached) return;
+        const { data, detached: sawKeys } = filter ? filter.push(raw) : { data: raw, detached: false };
+        if (data.length) (deliver ? deliver(data) : early.push(data));
+        if (sawKeys) {
+          detached = true;
+          detach?.();
+        }
+      };
+      if (head.length) onInput(head);
+      socket.on("data", onInput);
       socket.once("end", () => {
         inputEnded = true;
         endInput?.();
@@ -267,7 +273,8 @@ export function registerContainerRoutes(router: Router, deps: ContainerRouteDeps
       let clientClosed = false;
       socket.once("close", () => {
         clientClosed = true;
-        if (!containers.get(record.Id).State.Running) containers.cancelPendingAttach(record.Id);
+        // The container may be gone by now (rm -f, --rm): then there is nothing to cancel.
+        if (!containers.exists(record.Id) || !containers.get(record.Id).State.Running) containers.cancelPendingAttach(record.Id);
       });
       let streams: AttachStreams;
       try {
@@ -282,12 +289,21 @@ export function registerContainerRoutes(router: Router, deps: ContainerRouteDeps
         streams.close();
         return;
       }
+      // The detach keys leave the container running and end this attach only.
+      detach = () => {
+        streams.close();
+        socket.end();
+      };
+      if (detached) return detach();
       const stdin = streams.stdin;
       if (stdin) {
+        // Docker closes the container's stdin at the client's EOF only for StdinOnce without a
+        // TTY (conmon runs the others with --leave-stdin-open); the attach itself ends there.
+        const closesStdin = record.Config.StdinOnce && !tty;
         for (const chunk of early.splice(0)) stdin.write(chunk);
         deliver = (chunk) => stdin.write(chunk);
-        endInput = () => stdin.end();
-        if (inputEnded) stdin.end();
+        endInput = closesStdin ? () => stdin.end() : () => streams.close();
+        if (inputEnded) endInput();
       } else {
         early.length = 0;
         deliver = () => undefined;
@@ -296,6 +312,16 @@ export function registerContainerRoutes(router: Router, deps: ContainerRouteDeps
       pumpOutput(streams, socket, { tty, stdout: boolParam(query, "stdout"), stderr: boolParam(query, "stderr") }, () => socket.end());
     },
   );
+}
+
+/** `detachKeys` of an attach: Docker's default when absent, a 400 when unreadable. */
+export function detachKeysParam(query: URLSearchParams): Buffer {
+  const spec = query.get("detachKeys") || DEFAULT_DETACH_KEYS;
+  try {
+    return detachKeyBytes(spec);
+  } catch {
+    throw new InvalidParameterError(invalidDetachKeysMessage(spec));
+  }
 }
 
 /** Copies container output to the client, framed unless TTY; calls `done` when both streams end. */

@@ -2,22 +2,52 @@ import type { Duplex } from "node:stream";
 import { execCreateSchema, type ExecService } from "../../engine/containers/exec-service";
 import { STDERR, STDOUT, frame } from "../../lib/stdcopy";
 import type { ExecProcess } from "../../runtime/types";
-import { type Router, readJson, sendJson } from "../router";
+import { DEFAULT_DETACH_KEYS, DetachKeyFilter, detachKeyBytes } from "../../lib/detach-keys";
+import { type Router, readJson, sendJson, terminalSizeParams } from "../router";
 import { writeUpgradeHeaders } from "../server";
 import { versionAtLeast } from "../version";
 import { z } from "zod";
 
-const startSchema = z.object({ Detach: z.boolean().nullable().optional(), Tty: z.boolean().nullable().optional() }).passthrough();
+const startSchema = z
+  .object({
+    Detach: z.boolean().nullable().optional(),
+    Tty: z.boolean().nullable().optional(),
+    ConsoleSize: z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()]).nullable().optional(),
+  })
+  .passthrough();
 
-/** Pipes an exec's output to the client (framed) and the client's input to it; ends the socket at exit. */
-function pumpExec(proc: ExecProcess, socket: Duplex, early: { chunks: Buffer[]; ended: boolean; onData?: (c: Buffer) => void; onEnd?: () => void }): void {
+interface EarlyInput {
+  chunks: Buffer[];
+  ended: boolean;
+  onData?: (c: Buffer) => void;
+  onEnd?: () => void;
+}
+
+/**
+ * Pipes an exec's output to the client (framed unless TTY) and the client's input to it; ends
+ * the socket at exit. On a TTY the detach keys end the session and leave the process running,
+ * and the client's EOF ends the session too (a terminal has no end of input), as in Docker.
+ */
+function pumpExec(proc: ExecProcess, socket: Duplex, early: EarlyInput, tty: { keys: Buffer } | null): void {
   const stdin = proc.stdin;
   if (stdin) {
     stdin.on("error", () => undefined);
-    for (const chunk of early.chunks.splice(0)) stdin.write(chunk);
-    early.onData = (chunk) => stdin.write(chunk);
-    early.onEnd = () => stdin.end();
-    if (early.ended) stdin.end();
+    const filter = tty ? new DetachKeyFilter(tty.keys) : null;
+    let detached = false;
+    const forward = (chunk: Buffer): void => {
+      if (detached) return;
+      const { data, detached: sawKeys } = filter ? filter.push(chunk) : { data: chunk, detached: false };
+      if (data.length) stdin.write(data);
+      if (sawKeys) {
+        detached = true;
+        socket.end();
+      }
+    };
+    const endInput = tty ? () => socket.end() : () => stdin.end();
+    for (const chunk of early.chunks.splice(0)) forward(chunk);
+    early.onData = forward;
+    early.onEnd = endInput;
+    if (early.ended) endInput();
   } else {
     early.chunks.length = 0;
     early.onData = () => undefined;
@@ -27,13 +57,17 @@ function pumpExec(proc: ExecProcess, socket: Duplex, early: { chunks: Buffer[]; 
     if (--open > 0) return;
     void proc.exit.then(({ error }) => {
       // Docker writes a start failure into the stream as text on stdout.
-      if (error && socket.writable) socket.write(frame(STDOUT, Buffer.from(`OCI runtime exec failed: ${error}: unknown\r\n`)));
+      if (error && socket.writable) {
+        const text = Buffer.from(`OCI runtime exec failed: ${error}: unknown\r\n`);
+        socket.write(tty ? text : frame(STDOUT, text));
+      }
       socket.end();
     });
   };
   for (const [source, type] of [[proc.stdout, STDOUT], [proc.stderr, STDERR]] as const) {
     source.on("data", (chunk: Buffer) => {
-      if (!socket.write(frame(type, chunk))) {
+      if (!socket.writable) return;
+      if (!socket.write(tty ? chunk : frame(type, chunk))) {
         source.pause();
         socket.once("drain", () => source.resume());
       }
@@ -52,8 +86,9 @@ export function registerExecRoutes(router: Router, execs: ExecService): void {
     sendJson(res, 200, execs.inspect(params.id));
   });
 
-  router.post("/exec/:id/resize", async ({ res, params }) => {
-    execs.get(params.id);
+  router.post("/exec/:id/resize", async ({ res, params, query }) => {
+    const { height, width } = terminalSizeParams(query);
+    execs.resize(params.id, height, width);
     res.writeHead(200, { "Content-Length": 0 });
     res.end();
   });
@@ -63,7 +98,7 @@ export function registerExecRoutes(router: Router, execs: ExecService): void {
     async ({ req, res, params }) => {
       // Without an upgrade: detached starts, or clients that read output from the response.
       const body = await readJson(req, startSchema);
-      const proc = await execs.start(params.id);
+      const proc = await execs.start(params.id, body.ConsoleSize);
       if (body.Detach) {
         proc.stdin?.end();
         proc.stdout.resume();
@@ -72,11 +107,12 @@ export function registerExecRoutes(router: Router, execs: ExecService): void {
         res.end();
         return;
       }
-      res.writeHead(200, { "Content-Type": "application/vnd.docker.multiplexed-stream" });
+      const tty = execs.get(params.id).request.Tty ?? false;
+      res.writeHead(200, { "Content-Type": tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream" });
       proc.stdin?.end();
       let open = 2;
       for (const [source, type] of [[proc.stdout, STDOUT], [proc.stderr, STDERR]] as const) {
-        source.on("data", (chunk: Buffer) => res.write(frame(type, chunk)));
+        source.on("data", (chunk: Buffer) => res.write(tty ? chunk : frame(type, chunk)));
         source.once("end", () => {
           if (--open === 0) res.end();
         });
@@ -86,7 +122,7 @@ export function registerExecRoutes(router: Router, execs: ExecService): void {
       // After an upgrade the request body (Content-Length bytes) and then stdin arrive on the
       // socket itself; one listener splits them so no byte is lost in between.
       const bodyLength = Number(req.headers["content-length"] ?? 0) || 0;
-      const early = { chunks: [] as Buffer[], ended: false } as { chunks: Buffer[]; ended: boolean; onData?: (c: Buffer) => void; onEnd?: () => void };
+      const early: EarlyInput = { chunks: [], ended: false };
       let bodyBytes = Buffer.alloc(0);
       let bodyDone!: () => void;
       const bodyRead = new Promise<void>((resolve) => (bodyDone = resolve));
@@ -116,8 +152,12 @@ export function registerExecRoutes(router: Router, execs: ExecService): void {
       } catch {
         // Docker ignores a start body it cannot read and starts attached.
       }
-      const proc = await execs.start(params.id);
-      writeUpgradeHeaders(socket, versionAtLeast(apiVersion, "1.42") ? "application/vnd.docker.multiplexed-stream" : "application/vnd.docker.raw-stream");
+      const exec = execs.get(params.id);
+      const tty = exec.request.Tty ?? false;
+      const keys = detachKeyBytes(exec.request.DetachKeys || DEFAULT_DETACH_KEYS);
+      const proc = await execs.start(params.id, body.ConsoleSize);
+      const multiplexed = versionAtLeast(apiVersion, "1.42") && !tty;
+      writeUpgradeHeaders(socket, multiplexed ? "application/vnd.docker.multiplexed-stream" : "application/vnd.docker.raw-stream");
       if (body.Detach) {
         proc.stdout.resume();
         proc.stderr.resume();
@@ -125,7 +165,7 @@ export function registerExecRoutes(router: Router, execs: ExecService): void {
         return;
       }
       socket.once("close", () => proc.stdin?.end());
-      pumpExec(proc, socket, early);
+      pumpExec(proc, socket, early, tty ? { keys } : null);
     },
   );
 }

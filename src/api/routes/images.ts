@@ -4,6 +4,10 @@ import { hostArchitecture } from "../../engine/images/config";
 import type { ImageService } from "../../engine/images/image-service";
 import { importImage } from "../../engine/images/import";
 import { loadImages } from "../../engine/images/load";
+import { decodeRegistryAuth } from "../../engine/distribution/auth";
+import type { ProgressMessage } from "../../engine/distribution/progress";
+import { listTags, pullImage } from "../../engine/distribution/pull";
+import type { RegistrySettings } from "../../engine/distribution/registries";
 import { planSave, writeSave } from "../../engine/images/save";
 import { LEGACY_CONFIG_DEFAULTS, ZERO_TIME, type ImageInspect } from "../../engine/images/views";
 import { errorMessage, InvalidParameterError, isWharfError, NotFoundError } from "../../lib/errors";
@@ -24,9 +28,9 @@ import { boolParam, filtersParam, JsonStream, sendEmpty, sendJson, type RequestC
  * The Docker Engine API image endpoints. Specific /images/{name}/... routes are registered
  * before the greedy DELETE /images/{name} (names contain slashes).
  */
-export function registerImageRoutes(router: Router, images: ImageService): void {
+export function registerImageRoutes(router: Router, images: ImageService, registries: RegistrySettings): void {
   router.get("/images/json", (ctx) => listImages(ctx, images));
-  router.post("/images/create", (ctx) => createImage(ctx, images));
+  router.post("/images/create", (ctx) => createImage(ctx, images, registries));
   router.post("/images/load", (ctx) => load(ctx, images));
   router.get("/images/get", (ctx) => save(ctx, images, ctx.query.getAll("names")));
   router.post("/images/prune", async (ctx) => sendJson(ctx.res, 200, await images.prune(filtersParam(ctx.query))));
@@ -103,14 +107,14 @@ function inspectForVersion(inspect: ImageInspect, version: string): Record<strin
   return out;
 }
 
-async function createImage(ctx: RequestContext, images: ImageService): Promise<void> {
+async function createImage(ctx: RequestContext, images: ImageService, registries: RegistrySettings): Promise<void> {
   const fromImage = ctx.query.get("fromImage") ?? "";
   const fromSrc = ctx.query.get("fromSrc") ?? "";
   const repo = ctx.query.get("repo") ?? "";
   const tag = ctx.query.get("tag") ?? "";
   try {
     checkPlatform(ctx.query.get("platform") ?? "");
-    if (fromImage !== "") return pullFromLocal(ctx, images, fromImage, tag);
+    if (fromImage !== "") return await pull(ctx, images, registries, fromImage, tag);
     if (fromSrc === "") throw new InvalidParameterError("fromImage or fromSrc is required");
     if (fromSrc !== "-") {
       throw new InvalidParameterError(`importing from a URL (${fromSrc}) is not supported yet: send the tar as the request body with fromSrc=-`);
@@ -138,11 +142,8 @@ function checkPlatform(platform: string): void {
   }
 }
 
-/**
- * POST /images/create?fromImage=: there is no registry client yet, so a pull succeeds only when
- * the image is already here (reported as Docker reports an up-to-date image).
- */
-async function pullFromLocal(ctx: RequestContext, images: ImageService, fromImage: string, tag: string): Promise<void> {
+/** The reference a pull names: fromImage plus `tag` (a tag or a digest); no tag at all means every tag. */
+function pullReference(fromImage: string, tag: string): { ref: Reference; allTags: boolean } {
   let ref: Reference = parseNormalizedNamed(fromImage.replace(/:$/, ""));
   if (tag !== "") {
     let isDigest = true;
@@ -153,16 +154,35 @@ async function pullFromLocal(ctx: RequestContext, images: ImageService, fromImag
     }
     ref = isDigest ? withDigest(trimNamed(ref), tag) : withTag(ref, tag);
   }
-  ref = tagNameOnly(ref);
-  const shown = familiarString(ref);
-  if (!images.lookupRef(ref)) {
-    throw new NotFoundError(`No such image: ${shown} (pulling from registries is not implemented yet)`);
+  return { ref, allTags: ref.tag === undefined && ref.digest === undefined };
+}
+
+/**
+ * POST /images/create?fromImage=: a pull from the registry the name says. Errors before the
+ * first progress message are HTTP errors (Docker's 404 for a missing image); later ones go
+ * into the stream, as Docker does.
+ */
+async function pull(ctx: RequestContext, images: ImageService, registries: RegistrySettings, fromImage: string, tag: string): Promise<void> {
+  const { ref, allTags } = pullReference(fromImage, tag);
+  const credentials = decodeRegistryAuth(ctx.req.headers["x-registry-auth"]);
+  const abort = new AbortController();
+  ctx.res.once("close", () => abort.abort());
+  let stream: JsonStream | undefined;
+  const progress = (message: ProgressMessage): void => {
+    stream ??= new JsonStream(ctx.res);
+    stream.write({ ...message });
+  };
+  const base = { ...registries, credentials, progress, signal: abort.signal, platform: { os: "linux", architecture: hostArchitecture() } };
+  try {
+    const tags = allTags ? await listTags(ref, base) : [ref.tag ?? ref.digest ?? "latest"];
+    for (const t of tags) {
+      await pullImage(images, { ...base, ref: allTags ? withTag(ref, t) : tagNameOnly(ref) });
+    }
+  } catch (err) {
+    if (!stream) throw err;
+    stream.error(errorMessage(err));
   }
-  const stream = new JsonStream(ctx.res);
-  const repoPath = ref.domain === "docker.io" ? ref.path : `${ref.domain}/${ref.path}`;
-  stream.write({ status: `Pulling from ${repoPath}`, id: ref.tag ?? ref.digest ?? "latest" });
-  stream.write({ status: `Status: Image is up to date for ${shown}` });
-  stream.end();
+  stream?.end();
 }
 
 async function load(ctx: RequestContext, images: ImageService): Promise<void> {

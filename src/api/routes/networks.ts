@@ -1,3 +1,4 @@
+import { pruneFilter } from "../../engine/prune-filter";
 import { z } from "zod";
 import type { ContainerService } from "../../engine/containers/container-service";
 import type { ContainerRecord } from "../../engine/containers/types";
@@ -92,10 +93,10 @@ export function registerNetworkRoutes(router: Router, deps: NetworkRouteDeps): v
   });
 
   router.post("/networks/prune", async ({ res, query }) => {
-    const labels = filtersParam(query).get("label") ?? [];
+    const wanted = pruneFilter(filtersParam(query));
     const deleted: string[] = [];
     for (const n of networks.list()) {
-      if (PREDEFINED.has(n.Name) || inUse(n) || !labels.every((l) => labelMatches(n.Labels, l))) continue;
+      if (PREDEFINED.has(n.Name) || inUse(n) || !wanted(Date.parse(n.Created), n.Labels)) continue;
       await networks.remove(n.Id, []);
       deleted.push(n.Name);
     }

@@ -9,12 +9,12 @@ import { pathSegment, readBody } from "../api-client";
 import { indentJson } from "../display/text";
 import { containerPath } from "./lifecycle";
 
-type Kind = "container" | "image";
+type Kind = "container" | "image" | "network" | "volume";
 
 /** Raw JSON text of one object, by kind. */
 async function fetchRaw(ctx: CommandContext, kind: Kind, ref: string, size: boolean): Promise<string> {
   const path =
-    kind === "container" ? containerPath(ref, "/json") : `/images/${pathSegment(ref)}/json`;
+    kind === "container" ? containerPath(ref, "/json") : kind === "image" ? `/images/${pathSegment(ref)}/json` : `/${kind}s/${pathSegment(ref)}`;
   const res = await ctx.client().request("GET", path, { query: kind === "container" && size ? { size: true } : {} });
   return (await readBody(res)).toString("utf8");
 }
@@ -34,12 +34,13 @@ async function lookup(ctx: CommandContext, kinds: Kind[], ref: string, size: boo
   throw new Error(`Error: No such object: ${ref}`);
 }
 
-/** Shared by the three inspect commands; `fixed` is the kind a group command implies. */
-async function runInspect(ctx: CommandContext, flags: ParsedFlags, refs: string[], fixed?: Kind): Promise<number> {
+/** Shared by every inspect command; `fixed` is the kind a group command implies. */
+export async function runInspect(ctx: CommandContext, flags: ParsedFlags, refs: string[], fixed?: Kind): Promise<number> {
   const type = fixed ?? flags.string("type");
   let kinds: Kind[];
-  if (type === "") kinds = ["container", "image"];
-  else if (type === "container" || type === "image") kinds = [type];
+  // docker's order when no --type is given.
+  if (type === "") kinds = ["container", "image", "network", "volume"];
+  else if (type === "container" || type === "image" || type === "network" || type === "volume") kinds = [type];
   else {
     throw new StatusError(
       `unknown type: "${type}": must be one of "config", "container", "image", "network", "node", "plugin", "secret", "service", "task", "volume"`,

@@ -1,8 +1,8 @@
 /** `network create|ls|inspect|rm|prune|connect|disconnect`: clients of the /networks API. */
+import { runInspect } from "./inspect";
 import type { CommandContext, CommandDef } from "../command";
 import { messageOf, StatusError } from "../errors";
 import { pathSegment } from "../api-client";
-import { indentJson } from "../display/text";
 import { filterFlag, filtersFrom, filtersQuery, formatFlag, validateFilter, writeRows } from "../list-output";
 import { confirm } from "./image-ops";
 
@@ -110,27 +110,7 @@ export const networkInspectCommand: CommandDef = {
   short: "Display detailed information on one or more networks",
   flags: [{ name: "format", short: "f", type: "string", description: "Format output using a custom template" }],
   args: { min: 1 },
-  run: async (ctx, flags, names) => {
-    const docs: unknown[] = [];
-    const errors: string[] = [];
-    for (const name of names) {
-      try {
-        docs.push(await ctx.client().json("GET", networkPath(name)));
-      } catch (err) {
-        errors.push(messageOf(err));
-      }
-    }
-    const format = flags.string("format");
-    if (format && format !== "json") {
-      const { parseTemplate } = await import("../format/template");
-      const tmpl = parseTemplate(format);
-      ctx.io.stdout.write(docs.map((d) => `${tmpl.execute(d)}\n`).join(""));
-    } else {
-      ctx.io.stdout.write(`${indentJson(JSON.stringify(docs), format === "json" ? "" : "    ")}\n`);
-    }
-    if (errors.length) throw new StatusError(errors.join("\n"), 1);
-    return 0;
-  },
+  run: (ctx, flags, names) => runInspect(ctx, flags, names, "network"),
 };
 
 export const networkRmCommand: CommandDef = {

@@ -10,6 +10,7 @@ import type { ParsedFlags } from "../flags";
 import { buildCreateRequest, CreateRequest, defaultDeps } from "../run-options";
 import { containerFlags } from "../run-flags";
 import { attachStartAndWait, StartError } from "../attach";
+import { detachKeysOption, terminalSize } from "../terminal";
 import { pullImage } from "../pull";
 import { familiarString, parseAnyReference, tagNameOnly } from "../../lib/reference";
 import { ApiClient, pathSegment } from "../api-client";
@@ -41,7 +42,7 @@ async function createContainer(ctx: CommandContext, req: CreateRequest): Promise
   const progress = req.quiet ? undefined : ctx.io.stderr;
   const cidFd = req.cidfile ? openCidFile(req.cidfile) : undefined;
   try {
-    if (req.pull === "always") await pullImage(client, req.body.Image, req.platform, progress);
+    if (req.pull === "always") await pullImage(client, req.body.Image, req.platform, progress, ctx.io.env);
     const create = (): Promise<{ Id: string; Warnings?: string[] | null }> =>
       client.json("POST", "/containers/create", { query: { name: req.name, platform: req.platform }, body: req.body });
     let created: { Id: string; Warnings?: string[] | null };
@@ -58,7 +59,7 @@ async function createContainer(ctx: CommandContext, req: CreateRequest): Promise
         throw err;
       }
       if (!req.quiet) ctx.io.stderr.write(`Unable to find image '${ref}' locally\n`);
-      await pullImage(client, req.body.Image, req.platform, progress);
+      await pullImage(client, req.body.Image, req.platform, progress, ctx.io.env);
       created = await create();
     }
     for (const warning of created.Warnings ?? []) ctx.io.stderr.write(`WARNING: ${warning}\n`);
@@ -70,11 +71,16 @@ async function createContainer(ctx: CommandContext, req: CreateRequest): Promise
 }
 
 function parseRequest(ctx: CommandContext, flags: ParsedFlags, args: string[]): CreateRequest {
+  let req: CreateRequest;
   try {
-    return buildCreateRequest(flags, args, defaultDeps(ctx.io.env));
+    req = buildCreateRequest(flags, args, defaultDeps(ctx.io.env));
   } catch (err) {
     throw withHelp(messageOf(err), ctx.path);
   }
+  // The pty has the client's size from its first instant (docker sends ConsoleSize too).
+  const size = req.body.Tty ? terminalSize(ctx.io) : undefined;
+  if (size) req.body.HostConfig.ConsoleSize = size;
+  return req;
 }
 
 async function runCreate(ctx: CommandContext, flags: ParsedFlags, args: string[]): Promise<number> {
@@ -98,6 +104,8 @@ async function runRun(ctx: CommandContext, flags: ParsedFlags, args: string[]): 
   }
   const req = parseRequest(ctx, flags, args);
   checkTty(ctx.io, req);
+  // Refused before anything exists (docker's CLI only learns it from the attach, after create).
+  if (req.detachKeys) detachKeysOption(req.detachKeys);
   const client = ctx.client();
   const { body } = req;
 

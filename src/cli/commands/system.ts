@@ -83,11 +83,16 @@ export function diskUsageRows(du: DiskUsage): Record<string, string>[] {
 export const dfCommand: CommandDef = {
   usage: "[OPTIONS]",
   short: "Show wharf disk usage",
-  flags: [formatFlag(true)],
+  flags: [formatFlag(true), { name: "verbose", short: "v", bool: true, description: "Show detailed information on space usage" }],
   args: { max: 0 },
   run: async (ctx, flags) => {
     const du = await ctx.client().json<DiskUsage>("GET", "/system/df");
     const format = flags.string("format");
+    if (flags.bool("verbose") && (format === "" || format === "table")) {
+      const { verboseDiskUsage } = await import("../display/disk-usage");
+      ctx.io.stdout.write(verboseDiskUsage((du ?? {}) as Parameters<typeof verboseDiskUsage>[0]));
+      return 0;
+    }
     await writeRows(
       ctx.io,
       format === "" || format === "table" ? "table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}" : format,

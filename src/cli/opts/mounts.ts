@@ -88,9 +88,8 @@ function mountBool(key: string, value: string, hasValue: boolean): boolean {
   if (!hasValue) return true;
   if (value === "1" || value === "true") return true;
   if (value === "0" || value === "false") return false;
-  throw new Error(
-    `invalid value for '${key}': invalid boolean value (${JSON.stringify(value)}): must be one of "true", "1", "false", or "0" (default "true")`,
-  );
+  // docker 28's text (checked against /usr/local/bin/docker).
+  throw new Error(`invalid value for ${key}: ${value}`);
 }
 
 function setOnMap(target: Record<string, string> | undefined, kv: string): Record<string, string> | undefined {
@@ -201,7 +200,7 @@ export function parseMount(raw: string, cwd: string): ApiMount {
         break;
       }
       default:
-        throw new Error(`unknown option '${key}' in '${field}'`);
+        throw new Error(`unexpected key '${key}' in '${field}'`);
     }
   }
   if (m.Type === "") throw new Error("type is required");

@@ -2,9 +2,10 @@ import { execFile } from "node:child_process";
 import { EventEmitter } from "node:events";
 import * as fs from "node:fs/promises";
 import * as path from "node:path";
-import { ConflictError, InvalidParameterError, NotFoundError, NotModifiedError, SystemError, WharfError, errorMessage } from "../../lib/errors";
+import { ConflictError, ForbiddenError, InvalidParameterError, NotFoundError, NotModifiedError, SystemError, WharfError, errorMessage } from "../../lib/errors";
 import { newId, randomName, shortId } from "../../lib/ids";
 import { KeyedLock } from "../../lib/keyed-lock";
+import { dirSize } from "../../lib/dir-size";
 import type { EventLog } from "../events";
 import { SIGKILL, SIGTERM, parseSignal } from "../../lib/signals";
 import { CAPABILITY_NAMES, hostFacts } from "../../runtime/host-facts";
@@ -16,10 +17,14 @@ import type { CreateContainerRequest, UpdateContainerRequest } from "./create-re
 import { hostsFor, resolvConfFor, writeEtcFiles } from "./etc-files";
 import type { NetworkService } from "../networks/network-service";
 import { wantedBindings, type PortBindingsRequest } from "../networks/ports";
+import { validateEndpointsConfig } from "../networks/endpoint-config";
+import { validateNetworkModeOptions } from "./network-mode";
 import { RestartBackoff, shouldRestart, startsWithDaemon } from "./restart-policy";
 import { type StatsPoint, takeStatsPoint } from "./stats";
 import { newState, startFailureExitCode } from "./status";
 import type { ContainerRecord, HealthState, HostConfig } from "./types";
+import { ContainerVolumes } from "./container-volumes";
+import type { VolumeService } from "../volumes/volume-service";
 import { ZERO_TIME } from "./types";
 
 export interface ContainerServiceDeps {
@@ -38,6 +43,10 @@ export interface ContainerServiceDeps {
   eventLog?: EventLog;
   /** CNI networking; without it containers get only "none" or "host". */
   networks?: NetworkService;
+  /** Named and anonymous volumes; without it only binds and tmpfs mounts work. */
+  volumes?: VolumeService;
+  /** The API's unix sockets (binding one into a container is warned about). */
+  apiSockets?: string[];
   resolveUser(rootfs: string, user: string): Promise<{ uid: number; gid: number; additionalGids: number[] }>;
   log: { info(obj: object, msg?: string): void; warn(obj: object, msg?: string): void; error(obj: object, msg?: string): void };
 }
@@ -52,6 +61,8 @@ interface PendingAttach {
 }
 
 const NAME_PATTERN = /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+/** conmon ignores window sizes beyond 1000 rows or columns; clamp rather than lose the resize. */
+export const MAX_TERMINAL_SIDE = 1000;
 
 /**
  * The container lifecycle: create, start, stop, kill, wait, rename, remove, and the exit path.
@@ -66,8 +77,25 @@ export class ContainerService {
   private readonly restartTimers = new Map<string, NodeJS.Timeout>();
   private readonly backoffs = new Map<string, RestartBackoff>();
 
+  private readonly mounts: ContainerVolumes;
+
   constructor(private readonly deps: ContainerServiceDeps) {
     this.events.setMaxListeners(0);
+    this.mounts = new ContainerVolumes({
+      volumes: deps.volumes,
+      images: deps.images,
+      rootfs: deps.rootfs,
+      log: deps.log,
+      mountContext: {
+        dataRoot: deps.dataRoot,
+        execRoot: deps.execRoot,
+        apiSockets: deps.apiSockets ?? [],
+        mountPointsOf: (ref) => {
+          const other = this.get(ref);
+          return { id: other.Id, mounts: other.MountPoints ?? [] };
+        },
+      },
+    });
     deps.runtime.onExit((id, exit) => {
       this.handleExit(id, exit).catch((err: unknown) => deps.log.error({ id, err: errorMessage(err) }, "exit handling failed"));
     });
@@ -115,6 +143,11 @@ export class ContainerService {
     const image = this.deps.images.resolve(req.Image);
     const id = newId();
     const built = buildContainerConfig(req, image, id, this.deps.limits, this.deps.defaultRuntime);
+    validateEndpointsConfig(req.NetworkingConfig as ContainerRecord["NetworkingConfig"]);
+    validateNetworkModeOptions(req);
+    const hcReq = req.HostConfig ?? {};
+    // Mounts are validated before anything exists (bad input changes nothing).
+    const mountPlan = this.mounts.plan({ Binds: hcReq.Binds, Mounts: hcReq.Mounts, Tmpfs: hcReq.Tmpfs, VolumesFrom: hcReq.VolumesFrom, VolumeDriver: typeof hcReq.VolumeDriver === "string" ? hcReq.VolumeDriver : undefined, Volumes: built.config.Volumes });
     let fullName = `/${(name || this.uniqueRandomName()).replace(/^\//, "")}`;
     if (name) this.assertNameFree(fullName);
 
@@ -142,6 +175,8 @@ export class ContainerService {
     await fs.mkdir(dir, { recursive: true, mode: 0o710 });
     try {
       await this.deps.rootfs.create(id);
+      await this.mounts.realize(record, mountPlan.mounts);
+      if (mountPlan.mounts.length) record.MountPoints = mountPlan.mounts;
       await writeEtcFiles(dir, {
         hostname: built.config.Hostname,
         domainname: built.config.Domainname,
@@ -161,12 +196,15 @@ export class ContainerService {
         this.deps.store.save(record);
       });
     } catch (err) {
+      this.mounts.settle(id);
+      await this.mounts.removeAnonymous({ ...record, MountPoints: mountPlan.mounts });
       await this.deps.rootfs.remove(id).catch(() => undefined);
       await fs.rm(dir, { recursive: true, force: true });
       throw err;
     }
+    this.mounts.settle(id);
     this.emit("create", record);
-    return { Id: id, Warnings: this.createWarnings(record) };
+    return { Id: id, Warnings: [...this.createWarnings(record), ...mountPlan.warnings] };
   }
 
   /** Docker fails `--privileged` where the bounding set is short; wharf grants the rest and says so. */
@@ -216,12 +254,14 @@ export class ContainerService {
       const image = images.resolve(record.Image);
       const rootfsPath = await rootfs.mount(id, images.layerDirs(image));
       const spec = await this.specFor(record, rootfsPath);
+      spec.extraMounts = this.mounts.attach(record);
       await fs.mkdir(this.bundleDir(id), { recursive: true, mode: 0o700 });
       const { pid } = await runtime.create({
         containerId: id,
         bundleDir: this.bundleDir(id),
         spec,
         logPath: record.LogPath,
+        noLogFile: (record.HostConfig.LogConfig as { Type?: string } | undefined)?.Type === "none",
         openStdin: record.Config.OpenStdin,
         stdinOnce: record.Config.StdinOnce,
         tty: record.Config.Tty,
@@ -252,6 +292,7 @@ export class ContainerService {
       await this.deps.networks?.detach(id).catch(() => undefined);
       delete record.NetworkSettings;
       await rootfs.unmount(id).catch(() => undefined);
+      this.mounts.release(id);
       await fs.rm(this.bundleDir(id), { recursive: true, force: true });
       record.State = { ...record.State, Error: message, ExitCode: startFailureExitCode(message) };
       this.deps.store.save(record);
@@ -292,6 +333,7 @@ export class ContainerService {
       portBindings: bindings,
       ip: wanted?.IPAMConfig?.IPv4Address || undefined,
       aliases: wanted?.Aliases ?? undefined,
+      mac: wanted?.MacAddress || undefined,
     });
     const dnsServer = networks.dnsServerFor(mode);
     const hc = record.HostConfig;
@@ -301,6 +343,10 @@ export class ContainerService {
       const dnsSearch = (hc.DnsSearch as string[] | null) ?? [];
       const dnsOptions = (hc.DnsOptions as string[] | null) ?? [];
       await fs.writeFile(record.ResolvConfPath, await resolvConfFor({ ...opts, dns: [dnsServer], dnsSearch, dnsOptions }));
+    }
+    for (const [name, extra] of Object.entries(record.ExtraNetworks ?? {})) {
+      const endpoint = await networks.connect(record.Id, name, { ip: extra.IPv4Address, aliases: extra.Aliases });
+      record.NetworkSettings.Networks[networks.resolve(name).Name] = endpoint;
     }
     await this.writeHosts(record);
   }
@@ -332,21 +378,33 @@ export class ContainerService {
     }
   }
 
-  /** `network connect` on a running container: one more interface in its namespace. */
+  /**
+   * `network connect`: a running container gets one more interface in its namespace at once;
+   * a stopped one joins at its next start. Either way the connection lasts across restarts.
+   */
   async connectToNetwork(idOrName: string, network: string, opts: { ip?: string; aliases?: string[] }): Promise<void> {
     const networks = this.deps.networks;
     if (!networks) throw new SystemError("networking is not available");
     const id = this.get(idOrName).Id;
     await this.lock.run(id, async () => {
       const record = this.get(id);
-      if (!record.State.Running || !record.NetworkSettings) {
-        throw new ConflictError(`container ${id} is not running on a bridge network: wharf connects running containers only`);
+      const target = networks.resolve(network);
+      const mode = record.HostConfig.NetworkMode;
+      if (mode === "host" || target.Driver === "host") throw new ForbiddenError("container cannot be disconnected from host network or connected to host network");
+      if (mode === "none") throw new ForbiddenError("container cannot be connected to multiple networks with one of the networks in private (none) mode");
+      if (mode.startsWith("container:")) throw new ForbiddenError("container sharing network namespace with another container or host cannot be connected to any other network");
+      const primary = networks.resolve(mode).Name;
+      if (target.Name === primary || record.ExtraNetworks?.[target.Name]) {
+        throw new ForbiddenError(`endpoint with name ${record.Name.slice(1)} already exists in network ${target.Name}`);
       }
-      const endpoint = await networks.connect(id, network, opts);
-      const name = networks.resolve(network).Name;
-      record.NetworkSettings.Networks[name] = endpoint;
+      if (record.State.Running && record.NetworkSettings) {
+        record.NetworkSettings.Networks[target.Name] = await networks.connect(id, target.Id, opts);
+      } else if (opts.ip) {
+        networks.checkAddress(target.Id, opts.ip);
+      }
+      record.ExtraNetworks = { ...record.ExtraNetworks, [target.Name]: { ...(opts.aliases?.length ? { Aliases: opts.aliases } : {}), ...(opts.ip ? { IPv4Address: opts.ip } : {}) } };
       this.deps.store.save(record);
-      await this.writeHosts(record);
+      if (record.State.Running) await this.writeHosts(record);
     });
   }
 
@@ -357,17 +415,44 @@ export class ContainerService {
     const id = this.get(idOrName).Id;
     await this.lock.run(id, async () => {
       const record = this.get(id);
-      const removed = await networks.disconnect(id, network);
-      if (record.NetworkSettings) {
-        delete record.NetworkSettings.Networks[removed.Name];
+      const target = networks.resolve(network);
+      if (!record.State.Running) {
+        // A stopped container only forgets the connection it would make at start.
+        if (!record.ExtraNetworks?.[target.Name]) throw new ForbiddenError(`container ${id} is not connected to network ${target.Name}`);
+        const { [target.Name]: _dropped, ...rest } = record.ExtraNetworks;
+        record.ExtraNetworks = rest;
         this.deps.store.save(record);
-        await this.writeHosts(record);
+        return;
       }
+      const removed = await networks.disconnect(id, network);
+      if (record.ExtraNetworks?.[removed.Name]) {
+        const { [removed.Name]: _dropped, ...rest } = record.ExtraNetworks;
+        record.ExtraNetworks = rest;
+      }
+      if (record.NetworkSettings) delete record.NetworkSettings.Networks[removed.Name];
+      this.deps.store.save(record);
+      await this.writeHosts(record);
     });
+  }
+
+  /**
+   * `--network container:X` shares X's network and, as in Docker, its view of it: X's
+   * hostname, /etc/hosts and /etc/resolv.conf (taken at each start, as X may have changed).
+   */
+  private adoptNetworkContainerFiles(record: ContainerRecord): void {
+    const mode = record.HostConfig.NetworkMode;
+    if (!mode.startsWith("container:")) return;
+    const other = this.get(mode.slice("container:".length));
+    record.HostnamePath = other.HostnamePath;
+    record.HostsPath = other.HostsPath;
+    record.ResolvConfPath = other.ResolvConfPath;
+    record.Config = { ...record.Config, Hostname: other.Config.Hostname, Domainname: other.Config.Domainname };
+    this.deps.store.save(record);
   }
 
   /** Translates the stored record into the runtime's spec input. */
   private async specFor(record: ContainerRecord, rootfsPath: string): Promise<SpecInput> {
+    this.adoptNetworkContainerFiles(record);
     const hc = record.HostConfig;
     const cfg = record.Config;
     const securityOpts = hc.SecurityOpt ?? [];
@@ -386,6 +471,7 @@ export class ContainerService {
       cwd: cfg.WorkingDir || "/",
       user,
       terminal: cfg.Tty,
+      consoleSize: consoleSizeOf(hc.ConsoleSize),
       hostname: cfg.Hostname,
       etcFiles: { hostname: record.HostnamePath, hosts: record.HostsPath, resolvConf: record.ResolvConfPath },
       extraMounts: [],
@@ -419,6 +505,11 @@ export class ContainerService {
       list.push({ stdin, deliver: resolve, fail: reject });
       this.pendingAttaches.set(record.Id, list);
     });
+  }
+
+  /** Whether the container still exists (for callbacks that outlive a request). */
+  exists(id: string): boolean {
+    return this.deps.store.get(id) !== undefined;
   }
 
   /** Gives up a pending attach whose client went away before the container started. */
@@ -535,6 +626,16 @@ export class ContainerService {
     });
   }
 
+  /** Sets a TTY container's window size (docker resizes at start and on every SIGWINCH). */
+  async resize(idOrName: string, height: number, width: number): Promise<void> {
+    const record = this.get(idOrName);
+    if (!record.State.Running) throw new ConflictError(`Container ${record.Id} is not running`);
+    // Without a TTY there is no terminal to size; Docker's runtime shrugs too.
+    if (!record.Config.Tty) return;
+    await this.deps.runtime.resize(record.Id, Math.min(height, MAX_TERMINAL_SIDE), Math.min(width, MAX_TERMINAL_SIDE));
+    this.emit("resize", record, { height: String(height), width: String(width) });
+  }
+
   /** A frozen process only acts on a signal once thawed: signals to a paused container thaw it. */
   private async thawForSignal(record: ContainerRecord): Promise<void> {
     if (!record.State.Paused) return;
@@ -627,8 +728,9 @@ export class ContainerService {
       };
       this.deps.store.save(record);
       await this.releaseRuntime(id);
-      this.emit("die", record, { exitCode: String(exit.exitCode) });
+      // Docker reports the OOM kill before the exit it causes.
       if (exit.oomKilled) this.emit("oom", record);
+      this.emit("die", record, { exitCode: String(exit.exitCode) });
       if (record.HostConfig.AutoRemove) await this.removeLocked(record);
       else if (shouldRestart(record, exit.exitCode, record.ManuallyStopped === true)) this.scheduleRestart(record);
     });
@@ -639,6 +741,7 @@ export class ContainerService {
     await this.deps.runtime.delete(id, true).catch((err: unknown) => this.deps.log.warn({ id, err: errorMessage(err) }, "runtime delete failed"));
     await this.disconnectNetwork(id);
     await this.deps.rootfs.unmount(id).catch((err: unknown) => this.deps.log.warn({ id, err: errorMessage(err) }, "rootfs unmount failed"));
+    this.mounts.release(id);
     await fs.rm(this.bundleDir(id), { recursive: true, force: true });
   }
 
@@ -648,6 +751,8 @@ export class ContainerService {
    */
   async reconcile(): Promise<void> {
     await this.adoptOrRecordExits();
+    // Volumes of adopted containers count as mounted; ones a crash left mounted for nobody go.
+    this.mounts.restore(this.deps.store.all());
     for (const record of this.deps.store.all()) {
       if (record.State.Running || record.State.Status === "removing") continue;
       if (record.State.Restarting || startsWithDaemon(record, record.ManuallyStopped === true)) {
@@ -749,7 +854,32 @@ export class ContainerService {
     this.emit("rename", record, { oldName });
   }
 
-  async remove(idOrName: string, opts: { force: boolean }): Promise<void> {
+  /** `volumes` (rm -v) also removes the container's anonymous volumes, as --rm does. */
+  /**
+   * POST /containers/prune: removes the stopped containers `wanted` accepts (by creation time and
+   * labels), reporting their writable layers' size, then one `prune` event as Docker emits.
+   */
+  async prune(wanted: (createdMs: number, labels: Record<string, string>) => boolean): Promise<{ ContainersDeleted: string[] | null; SpaceReclaimed: number }> {
+    const deleted: string[] = [];
+    let reclaimed = 0;
+    for (const record of this.list()) {
+      if (record.State.Running || record.State.Paused || record.State.Restarting) continue;
+      if (!wanted(Date.parse(record.Created), record.Config.Labels ?? {})) continue;
+      const size = await dirSize(this.deps.rootfs.upperPath(record.Id)).catch(() => 0);
+      try {
+        await this.remove(record.Id, { force: false });
+      } catch (err) {
+        if (err instanceof NotFoundError) continue; // removed meanwhile (--rm, another prune)
+        throw err;
+      }
+      deleted.push(record.Id);
+      reclaimed += size;
+    }
+    this.deps.eventLog?.publish("container", "prune", "", { reclaimed: String(reclaimed) });
+    return { ContainersDeleted: deleted.length ? deleted : null, SpaceReclaimed: reclaimed };
+  }
+
+  async remove(idOrName: string, opts: { force: boolean; volumes?: boolean }): Promise<void> {
     const record = this.get(idOrName);
     if (record.State.Running) {
       if (!opts.force) {
@@ -764,11 +894,11 @@ export class ContainerService {
     }
     await this.lock.run(record.Id, async () => {
       const current = this.deps.store.get(record.Id);
-      if (current) await this.removeLocked(current);
+      if (current) await this.removeLocked(current, opts.volumes === true);
     });
   }
 
-  private async removeLocked(record: ContainerRecord): Promise<void> {
+  private async removeLocked(record: ContainerRecord, removeVolumes = false): Promise<void> {
     this.cancelRestart(record);
     this.backoffs.delete(record.Id);
     record.State = { ...record.State, Status: "removing" };
@@ -779,6 +909,7 @@ export class ContainerService {
     await fs.rm(this.containerDir(record.Id), { recursive: true, force: true });
     this.deps.store.delete(record.Id);
     this.emit("destroy", record);
+    if (removeVolumes || record.HostConfig.AutoRemove) await this.mounts.removeAnonymous(record);
   }
 
   /** Records a healthcheck result; a change of status is Docker's `health_status: …` event. */
@@ -810,6 +941,14 @@ export class ContainerService {
 }
 
 /** The cgroup limits a HostConfig asks for, in the runtime's terms. */
+/** HostConfig.ConsoleSize [height, width]; [0, 0] (or anything unset) leaves the pty's default. */
+function consoleSizeOf(value: unknown): SpecInput["consoleSize"] {
+  if (!Array.isArray(value) || value.length !== 2) return undefined;
+  const [height, width] = value as unknown[];
+  if (typeof height !== "number" || typeof width !== "number" || height <= 0 || width <= 0) return undefined;
+  return { height: Math.min(height, MAX_TERMINAL_SIDE), width: Math.min(width, MAX_TERMINAL_SIDE) };
+}
+
 function resourcesOf(hc: HostConfig): SpecInput["resources"] {
   let memorySwap: number | undefined;
   if (hc.MemorySwap !== 0) memorySwap = hc.MemorySwap;

@@ -3,6 +3,7 @@ import { InvalidParameterError, NotFoundError } from "../../lib/errors";
 import type { ImageRecord } from "../images/types";
 import { type PortBindingsRequest, validatePortBindings } from "../networks/ports";
 import type { CreateContainerRequest } from "./create-request";
+import { logSettings } from "./log-config";
 import type { ContainerConfig, HostConfig, RestartPolicy } from "./types";
 
 /** Host facts the validation depends on. */
@@ -215,6 +216,7 @@ export function buildContainerConfig(
   // Clients send empty strings for "the daemon's default"; inspect shows the default itself.
   const logConfig = hostConfig.LogConfig as { Type?: string | null; Config?: Record<string, string> | null } | undefined;
   if (!logConfig?.Type) hostConfig.LogConfig = { Type: "k8s-file", Config: logConfig?.Config ?? {} };
+  logSettings(hostConfig.LogConfig as typeof logConfig); // Docker's errors for a bad driver or option, before anything exists
   if (!hostConfig.IpcMode) hostConfig.IpcMode = "private";
   if (!hostConfig.CgroupnsMode) hostConfig.CgroupnsMode = "host";
   validateRestartPolicy(hostConfig.RestartPolicy, hostConfig.AutoRemove);

@@ -52,6 +52,8 @@ export const hostConfigSchema = z
     ExtraHosts: stringList,
     Sysctls: nullish(z.record(z.string(), z.string())),
     VolumesFrom: stringList,
+    /** [height, width] of the client's terminal (API 1.42+), set on the pty before the process runs. */
+    ConsoleSize: nullish(z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()])),
     LogConfig: nullish(z.object({ Type: nullish(z.string()), Config: nullish(z.record(z.string(), z.string())) })),
   })
   .passthrough();

@@ -3,7 +3,8 @@ import { ConflictError, InvalidParameterError, NotFoundError } from "../../lib/e
 import { newId } from "../../lib/ids";
 import type { ContainerRuntime, ExecProcess } from "../../runtime/types";
 import type { ContainerRootfs } from "../images/types";
-import type { ContainerService } from "./container-service";
+import { detachKeyBytes, invalidDetachKeysMessage } from "../../lib/detach-keys";
+import { MAX_TERMINAL_SIDE, type ContainerService } from "./container-service";
 import { startFailureExitCode } from "./status";
 
 const nullish = <T extends z.ZodTypeAny>(t: T) => t.nullable().optional();
@@ -21,10 +22,16 @@ export const execCreateSchema = z
     User: nullish(z.string()),
     WorkingDir: nullish(z.string()),
     DetachKeys: nullish(z.string()),
+    ConsoleSize: nullish(z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()])),
   })
   .passthrough();
 
 export type ExecCreateRequest = z.infer<typeof execCreateSchema>;
+
+function sizeOf(value: [number, number] | null | undefined): { height: number; width: number } | undefined {
+  if (!value || value[0] <= 0 || value[1] <= 0) return undefined;
+  return { height: Math.min(value[0], MAX_TERMINAL_SIDE), width: Math.min(value[1], MAX_TERMINAL_SIDE) };
+}
 
 interface ExecRecord {
   id: string;
@@ -60,7 +67,13 @@ export class ExecService {
   create(containerIdOrName: string, req: ExecCreateRequest): { Id: string } {
     const container = this.deps.containers.get(containerIdOrName);
     if (!req.Cmd || req.Cmd.length === 0) throw new InvalidParameterError("No exec command specified");
-    if (req.Tty) throw new InvalidParameterError("exec with a TTY is not supported yet (it arrives with interactive containers)");
+    if (req.DetachKeys) {
+      try {
+        detachKeyBytes(req.DetachKeys);
+      } catch {
+        throw new InvalidParameterError(invalidDetachKeysMessage(req.DetachKeys));
+      }
+    }
     this.assertRunnable(container.Id);
     const id = newId();
     this.execs.set(id, { id, containerId: container.Id, request: req, running: false, exitCode: null, pid: 0 });
@@ -80,8 +93,17 @@ export class ExecService {
     return exec;
   }
 
-  /** Starts the process; the caller pumps its stdio. Start failures come back as an exit with an error. */
-  async start(execId: string): Promise<ExecProcess> {
+  /** Sets an exec's terminal size (exec -t); Docker answers 404 for an unknown exec. */
+  resize(execId: string, height: number, width: number): void {
+    const exec = this.get(execId);
+    exec.process?.resize(Math.min(height, MAX_TERMINAL_SIDE), Math.min(width, MAX_TERMINAL_SIDE));
+  }
+
+  /**
+   * Starts the process; the caller pumps its stdio. Start failures come back as an exit with
+   * an error. `consoleSize` (the start body's, API 1.42+) wins over the create body's.
+   */
+  async start(execId: string, consoleSize?: [number, number] | null): Promise<ExecProcess> {
     const exec = this.get(execId);
     if (exec.running) throw new ConflictError(`Exec command ${execId} is already running`);
     if (exec.exitCode !== null) throw new ConflictError(`Exec command ${execId} has already run`);
@@ -95,6 +117,8 @@ export class ExecService {
       user,
       privileged: req.Privileged ?? false,
       stdin: req.AttachStdin ?? false,
+      tty: req.Tty ?? false,
+      consoleSize: sizeOf(consoleSize ?? req.ConsoleSize),
     });
     exec.running = true;
     exec.process = proc;

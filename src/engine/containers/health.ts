@@ -87,7 +87,7 @@ export class HealthMonitor {
     let output = "";
     let exitCode: number;
     try {
-      const proc = await this.deps.runtime.exec(id, { args: command, env: [], privileged: false, stdin: false });
+      const proc = await this.deps.runtime.exec(id, { args: command, env: [], privileged: false, stdin: false, tty: false });
       const collect = (chunk: Buffer): void => {
         if (output.length < MAX_OUTPUT) output += chunk.toString("utf8");
       };

@@ -1,5 +1,6 @@
 import type { ImageRuntimeConfig } from "../images/types";
 import type { ContainerNetworkState } from "../networks/types";
+import type { MountPoint } from "./mounts";
 
 /** One probe of a healthcheck, as Docker logs it in State.Health.Log. */
 export interface HealthProbe {
@@ -110,12 +111,21 @@ export interface ContainerRecord {
   Platform: string;
   Config: ContainerConfig;
   HostConfig: HostConfig;
+  /**
+   * Networks joined with `network connect`, beyond HostConfig.NetworkMode, by name: joined again
+   * at every start, as Docker keeps a container's connections. Not shown in inspect.
+   */
+  ExtraNetworks?: Record<string, { Aliases?: string[]; IPv4Address?: string }>;
   /** Set by `stop`, cleared by `start`: restart policies leave such a container alone (Docker's HasBeenManuallyStopped). Not shown in inspect. */
   ManuallyStopped?: boolean;
   /** Addresses, endpoints and published ports while the container runs (cleared at exit). */
   NetworkSettings?: ContainerNetworkState;
+  /** Volumes, binds and tmpfs mounts (inspect's `Mounts`), decided at create. */
+  MountPoints?: MountPoint[];
   /** The create request's per-network settings (aliases, a fixed address), as Docker keeps them. */
-  NetworkingConfig?: { EndpointsConfig?: Record<string, { Aliases?: string[] | null; IPAMConfig?: { IPv4Address?: string | null } | null } | null> | null };
+  NetworkingConfig?: {
+    EndpointsConfig?: Record<string, { Aliases?: string[] | null; IPAMConfig?: { IPv4Address?: string | null } | null; MacAddress?: string | null } | null> | null;
+  };
 }
 
 export const ZERO_TIME = "0001-01-01T00:00:00Z";

@@ -1,6 +1,7 @@
 import { InvalidParameterError } from "../../lib/errors";
 import { portsView, summaryPorts } from "../networks/ports";
 import type { EndpointState } from "../networks/types";
+import { mountMatches, mountsView } from "./mounts";
 import { statusText } from "./status";
 import type { ContainerRecord } from "./types";
 
@@ -9,7 +10,7 @@ import type { ContainerRecord } from "./types";
  * summary, plus `ps` filtering. Pure functions of the record.
  */
 
-function endpointFor(networkMode: string, ep?: EndpointState): Record<string, unknown> {
+function endpointFor(networkMode: string, ep?: Partial<EndpointState>): Record<string, unknown> {
   return {
     IPAMConfig: null,
     Links: null,
@@ -34,7 +35,9 @@ function networksView(record: ContainerRecord): Record<string, unknown> {
   if (mode.startsWith("container:")) return {};
   const joined = record.NetworkSettings?.Networks ?? {};
   if (Object.keys(joined).length) return Object.fromEntries(Object.entries(joined).map(([name, ep]) => [name, endpointFor(name, ep)]));
-  return { [mode]: endpointFor(mode) };
+  // Not running: the networks it will join, without addresses (as Docker shows them).
+  const extra = Object.entries(record.ExtraNetworks ?? {}).map(([name, ep]) => [name, endpointFor(name, { Aliases: ep.Aliases ?? null })]);
+  return Object.fromEntries([[mode, endpointFor(mode)], ...extra]);
 }
 
 function networkSettings(record: ContainerRecord): Record<string, unknown> {
@@ -85,7 +88,7 @@ export function inspectView(record: ContainerRecord, graphDriverData: Record<str
     ExecIDs: null,
     HostConfig: record.HostConfig,
     GraphDriver: { Data: graphDriverData, Name: "overlay2" },
-    Mounts: [],
+    Mounts: mountsView(record.MountPoints),
     Config: record.Config,
     NetworkSettings: networkSettings(record),
   };
@@ -111,7 +114,7 @@ export function summaryView(record: ContainerRecord, now = Date.now()): Record<s
     Status: statusText(record.State, now),
     HostConfig: { NetworkMode: record.HostConfig.NetworkMode },
     NetworkSettings: { Networks: networksView(record) },
-    Mounts: [],
+    Mounts: mountsView(record.MountPoints),
   };
 }
 
@@ -157,6 +160,7 @@ export function filterContainers(records: ContainerRecord[], filters: Map<string
       (!before || before.every((t) => created < t)) &&
       (!since || since.every((t) => created > t)) &&
       any(filters.get("network"), (v) => c.HostConfig.NetworkMode === v) &&
+      any(filters.get("volume"), (v) => mountMatches(c.MountPoints, v)) &&
       any(filters.get("health"), (v) => (c.State.Health?.Status ?? "none") === v)
     );
   });

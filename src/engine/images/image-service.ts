@@ -20,6 +20,7 @@ import type { LayerInfo, Lease, SnapshotStore } from "../../store/snapshots";
 import { parseImageConfig, type StoredImageConfig } from "./config";
 import { ImageDb, type RefRow } from "./image-store";
 import type { ImageProvider, ImageRecord } from "./types";
+import type { EventLog } from "../events";
 import {
   danglingFilter,
   inspectConfig,
@@ -45,6 +46,8 @@ export interface ImageServiceOptions {
   isImageInUse: (imageId: string) => string | undefined;
   /** A *running* container using the image; without it every user counts as stopped. */
   isImageInUseByRunning?: (imageId: string) => string | undefined;
+  /** Where image events (tag, untag, delete, import, load, save) go. */
+  eventLog?: EventLog;
 }
 
 /** An image to store: its config bytes verbatim, its layers (already unpacked), its tags. */
@@ -54,6 +57,8 @@ export interface NewImageSpec {
   chainIds: string[];
   /** Tagged references to point at the image (moved from other images if needed). */
   tags?: Reference[];
+  /** name@digest references (the manifest a pull came from): RepoDigests. */
+  repoDigests?: Reference[];
   /** Local parent image (builds). */
   parent?: string;
 }
@@ -310,6 +315,22 @@ export class ImageService implements ImageProvider {
     checkTaggable(ref);
     const id = this.resolveId(source);
     this.db.transaction(() => this.db.setRef(fullString(ref), fullName(ref), "tag", id));
+    this.publish("tag", id, familiarString(ref));
+  }
+
+  /**
+   * An image event in Docker's shape: the image's labels (while it still exists) and `name`,
+   * which Docker sets to the new tag for "tag" and to the image id for the other actions.
+   */
+  publish(action: "tag" | "untag" | "delete" | "import" | "load" | "save" | "pull", imageId: string, name = imageId): void {
+    if (!this.opts.eventLog) return;
+    let labels: Record<string, string> = {};
+    try {
+      if (this.db.get(imageId)) labels = this.config(imageId).config?.Labels ?? {};
+    } catch {
+      // an unreadable config leaves the event without labels
+    }
+    this.opts.eventLog.publish("image", action, imageId, { ...labels, name });
   }
 
   // ---- removal ----------------------------------------------------------------------------
@@ -339,6 +360,7 @@ export class ImageService implements ImageProvider {
       const key = refKey(parsed);
       this.db.deleteRef(key);
       ctx.records.push({ Untagged: familiarString(parseNormalizedNamed(key)) });
+      this.publish("untag", imgId);
       repoRefs = this.db.refsOf(imgId);
       if (!parsed.digest && !repoRefs.some((r) => r.kind === "tag" && r.name === fullName(parsed))) {
         // The last tag of a repository is gone: its digest references go with it.
@@ -347,6 +369,7 @@ export class ImageService implements ImageProvider {
           if (r.kind === "digest" && r.name === fullName(parsed)) {
             this.db.deleteRef(r.ref);
             ctx.records.push({ Untagged: familiarString(parseNormalizedNamed(r.ref)) });
+            this.publish("untag", imgId);
           } else remaining.push(r);
         }
         repoRefs = remaining;
@@ -360,6 +383,7 @@ export class ImageService implements ImageProvider {
       for (const r of repoRefs) {
         this.db.deleteRef(r.ref);
         ctx.records.push({ Untagged: familiarString(parseNormalizedNamed(r.ref)) });
+        this.publish("untag", imgId);
       }
     }
     await this.deleteImage(ctx, imgId, force, prune, removedRepositoryRef);
@@ -374,9 +398,11 @@ export class ImageService implements ImageProvider {
     }
     const parent = this.db.get(imgId)?.parent ?? undefined;
     const refs = this.db.refsOf(imgId);
+    for (const _ of refs) this.publish("untag", imgId);
     this.db.transaction(() => this.db.delete(imgId));
     for (const r of refs) ctx.records.push({ Untagged: familiarString(parseNormalizedNamed(r.ref)) });
     ctx.records.push({ Deleted: imgId });
+    this.publish("delete", imgId);
     this.configs.delete(imgId);
     await this.content.delete(imgId);
     for (const layer of await this.gc()) {
@@ -435,6 +461,7 @@ export class ImageService implements ImageProvider {
         if (!(err instanceof ConflictError)) throw err;
       }
     }
+    this.opts.eventLog?.publish("image", "prune", "", { reclaimed: String(ctx.reclaimed) });
     return { ImagesDeleted: ctx.records.length ? ctx.records : null, SpaceReclaimed: ctx.reclaimed };
   }
 
@@ -489,6 +516,7 @@ export class ImageService implements ImageProvider {
             const oldId = this.db.setRef(fullString(ref), fullName(ref), "tag", p.id);
             if (oldId) moved.push({ ref: familiarString(ref), oldId });
           }
+          for (const ref of p.spec.repoDigests ?? []) this.db.setRef(refKey(ref), fullName(ref), "digest", p.id);
           return moved;
         }),
       );

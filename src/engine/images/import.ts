@@ -1,6 +1,6 @@
 import type { Readable } from "node:stream";
 import { InvalidParameterError } from "../../lib/errors";
-import { repoTagReference } from "../../lib/reference";
+import { familiarString, repoTagReference } from "../../lib/reference";
 import { applyChanges } from "./changes";
 import { hostArchitecture } from "./config";
 import type { ImageService } from "./image-service";
@@ -45,6 +45,9 @@ export async function importImage(images: ImageService, input: Readable, opts: I
     const [result] = await images.commitImages([
       { config: Buffer.from(JSON.stringify(config)), chainIds: [layer.chainId], tags: ref ? [ref] : [] },
     ]);
+    // As Docker: the new tag's event, then the import's.
+    if (ref) images.publish("tag", result.record.id, familiarString(ref));
+    images.publish("import", result.record.id);
     return result.record;
   } catch (err) {
     lease.release();

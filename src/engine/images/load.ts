@@ -3,11 +3,12 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Readable } from "node:stream";
 import { z } from "zod";
-import { chainId as nextChainId, DIGEST_RE, digestOfStream, sha256 } from "../../lib/digest";
+import { chainId as nextChainId, digestOfStream, sha256 } from "../../lib/digest";
 import { InvalidParameterError } from "../../lib/errors";
 import { familiarString, parseNormalizedNamed, tagNameOnly, type Reference } from "../../lib/reference";
 import { decompress } from "../../lib/tar/decompress";
 import { archivePath, extractArchive, readArchiveFile } from "./archive";
+import { type Descriptor, LAYER_TYPES, MEDIA, imageManifestSchema, indexSchema } from "./manifest";
 import { hostArchitecture, parseImageConfig } from "./config";
 import type { ImageService, NewImageSpec } from "./image-service";
 
@@ -37,31 +38,6 @@ interface PendingImage {
   tags: Reference[];
 }
 
-const MEDIA = {
-  ociIndex: "application/vnd.oci.image.index.v1+json",
-  dockerList: "application/vnd.docker.distribution.manifest.list.v2+json",
-  ociManifest: "application/vnd.oci.image.manifest.v1+json",
-  dockerManifest: "application/vnd.docker.distribution.manifest.v2+json",
-};
-const LAYER_TYPES = new Set([
-  "application/vnd.oci.image.layer.v1.tar",
-  "application/vnd.oci.image.layer.v1.tar+gzip",
-  "application/vnd.docker.image.rootfs.diff.tar",
-  "application/vnd.docker.image.rootfs.diff.tar.gzip",
-]);
-
-const digest = z.string().regex(DIGEST_RE, "must be sha256:<64 hex digits>");
-const descriptor = z
-  .object({
-    mediaType: z.string().optional(),
-    digest,
-    size: z.number().int().nonnegative(),
-    annotations: z.record(z.string()).nullable().optional(),
-    platform: z.object({ architecture: z.string(), os: z.string(), variant: z.string().optional() }).passthrough().optional(),
-  })
-  .passthrough();
-type Descriptor = z.infer<typeof descriptor>;
-
 const dockerManifestSchema = z.array(
   z
     .object({
@@ -71,8 +47,6 @@ const dockerManifestSchema = z.array(
     })
     .passthrough(),
 );
-const indexSchema = z.object({ schemaVersion: z.literal(2).optional(), manifests: z.array(descriptor) }).passthrough();
-const manifestSchema = z.object({ config: descriptor, layers: z.array(descriptor) }).passthrough();
 
 function invalid(message: string): InvalidParameterError {
   return new InvalidParameterError(`invalid archive: ${message}`);
@@ -113,6 +87,7 @@ export async function loadImages(images: ImageService, input: Readable): Promise
     for (const image of pending) specs.push(await unpack(images, image, lease));
     const results = await images.commitImages(specs);
     committed = true;
+    for (const r of results) images.publish("load", r.record.id);
     const messages: string[] = [];
     for (const r of results) {
       for (const moved of r.replaced) {
@@ -224,7 +199,7 @@ function readOciImage(root: string, desc: Descriptor): PendingImage {
   if (desc.mediaType && desc.mediaType !== MEDIA.ociManifest && desc.mediaType !== MEDIA.dockerManifest) {
     throw invalid(`unsupported manifest media type ${desc.mediaType}`);
   }
-  const manifest = parseJson(readBlob(root, desc, "manifest"), manifestSchema, `manifest ${desc.digest}`);
+  const manifest = parseJson(readBlob(root, desc, "manifest"), imageManifestSchema, `manifest ${desc.digest}`);
   const config = readBlob(root, manifest.config, "config");
   const parsed = checkConfig(config, `manifest ${desc.digest}`);
   if (parsed.rootfs.diff_ids.length !== manifest.layers.length) {

@@ -88,6 +88,7 @@ export function writeSave(images: ImageService, plan: SavePlan): tar.Pack {
   (async () => {
     for (const entry of entries) await addEntry(pack, entry);
     pack.finalize();
+    for (const image of plan.images) images.publish("save", image.record.id);
   })().catch((err: Error) => pack.destroy(err));
   return pack;
 }

@@ -36,7 +36,7 @@ interface AttachmentEntry {
   networkId: string;
   ifName: string;
   list: CniNetworkList;
-  runtimeConfig: { portMappings: PortMapping[]; ips?: string[] };
+  runtimeConfig: { portMappings: PortMapping[]; ips?: string[]; mac?: string };
   /** The ADD result; absent while ADD runs (a crash there still gets a DEL). */
   result?: CniResult;
 }
@@ -55,6 +55,8 @@ export interface AttachRequest {
   /** --ip and --network-alias of `run`. */
   ip?: string;
   aliases?: string[];
+  /** --mac-address: set on eth0 by the tuning plugin. */
+  mac?: string;
 }
 
 /**
@@ -164,6 +166,11 @@ export class NetworkService {
       await this.serveDns(network);
       return { ...endpointFrom(network, entry.result), Aliases: opts.aliases?.length ? opts.aliases : null };
     });
+  }
+
+  /** Docker's error for an --ip outside the network's subnet, before anything is changed. */
+  checkAddress(nameOrId: string, ip: string): void {
+    this.fixedAddress(this.resolve(nameOrId), ip);
   }
 
   /** "10.1.0.5" -> "10.1.0.5/24" for host-local's `ips`; Docker's error when outside the subnet. */
@@ -282,7 +289,10 @@ export class NetworkService {
         const ips = req.ip ? [this.fixedAddress(network, req.ip)] : [];
         const list = this.conflist(network);
         if (ips.length) list.plugins[0] = { ...list.plugins[0], capabilities: { ips: true } };
-        const entry: AttachmentEntry = { network: network.Name, networkId: network.Id, ifName: "eth0", list, runtimeConfig: { portMappings, ...(ips.length ? { ips } : {}) } };
+        // The tuning plugin changes the address the bridge plugin gave the container's side.
+        if (req.mac) list.plugins.splice(1, 0, { type: "tuning", capabilities: { mac: true } });
+        const runtimeConfig = { portMappings, ...(ips.length ? { ips } : {}), ...(req.mac ? { mac: req.mac } : {}) };
+        const entry: AttachmentEntry = { network: network.Name, networkId: network.Id, ifName: "eth0", list, runtimeConfig };
         file.entries.push(entry);
         await this.writeAttachment(req.containerId, file);
         entry.result = await cniAdd(entry.list, { containerId: req.containerId, netnsPath, ifName: entry.ifName, runtimeConfig: entry.runtimeConfig }, this.cniPath);
