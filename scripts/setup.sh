@@ -8,7 +8,8 @@ PACKAGES=(runc conmon busybox-static containernetworking-plugins tini catatonit
   golang-github-containers-common iproute2 iptables
   tmux # the terminal the TTY tests type into
   docker-registry apache2-utils # a reference registry (and htpasswd) for the pull tests
-  skopeo) # pushes the pull tests' images into that registry
+  skopeo # a real distribution client for the registry server's interop tests
+  docker.io) # Docker 20.10's dockerd, started privately by the registry interop test (docker push/pull)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

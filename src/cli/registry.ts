@@ -17,6 +17,7 @@ const load = {
   run: () => import("./commands/run"),
   attach: () => import("./commands/attach"),
   pull: () => import("./commands/pull"),
+  push: () => import("./commands/push"),
   login: () => import("./commands/login"),
   lifecycle: () => import("./commands/lifecycle"),
   logs: () => import("./commands/logs"),
@@ -38,6 +39,7 @@ const load = {
   containerFs: () => import("./commands/container-fs"),
   cp: () => import("./commands/cp"),
   prune: () => import("./commands/prune"),
+  registryServer: () => import("./commands/registry-server"),
 };
 
 const RUN: Entry = { short: "Create and run a new container from an image", load: async () => (await load.run()).runCommand };
@@ -47,6 +49,7 @@ const ATTACH: Entry = {
   load: async () => (await load.attach()).attachCommand,
 };
 const PULL: Entry = { short: "Download an image from a registry", load: async () => (await load.pull()).pullCommand };
+const PUSH: Entry = { short: "Upload an image to a registry", load: async () => (await load.push()).pushCommand };
 const START: Entry = { short: "Start one or more stopped containers", load: async () => (await load.lifecycle()).startCommand };
 const STOP: Entry = { short: "Stop one or more running containers", load: async () => (await load.lifecycle()).stopCommand };
 const KILL: Entry = { short: "Kill one or more running containers", load: async () => (await load.lifecycle()).killCommand };
@@ -105,6 +108,7 @@ export const TOP_LEVEL: Record<string, Entry> = {
   ps: PS,
   images: IMAGES,
   pull: PULL,
+  push: PUSH,
   login: { short: "Authenticate to a registry", load: async () => (await load.login()).loginCommand },
   logout: { short: "Log out from a registry", load: async () => (await load.login()).logoutCommand },
   history: HISTORY,
@@ -151,6 +155,13 @@ export const GROUPS: Record<string, Group> = {
       remove: { short: "Remove one or more networks", load: async () => (await load.network()).networkRmCommand },
     },
     hidden: ["list", "remove"],
+  },
+  registry: {
+    short: "Run the built-in registry server",
+    commands: {
+      serve: { short: "Run an OCI distribution registry server", load: async () => (await load.registryServer()).registryServeCommand },
+      gc: { short: "Remove blobs that no manifest references", load: async () => (await load.registryServer()).registryGcCommand },
+    },
   },
   volume: {
     short: "Manage volumes",
@@ -208,6 +219,7 @@ export const GROUPS: Record<string, Group> = {
       history: HISTORY,
       import: IMPORT,
       pull: PULL,
+      push: PUSH,
       inspect: {
         short: "Display detailed information on one or more images",
         load: async () => (await load.inspect()).imageInspectCommand,

@@ -10,6 +10,7 @@ import { registerExecRoutes } from "../api/routes/exec";
 import { registerContainerFsRoutes } from "../api/routes/container-fs";
 import { registerImageRoutes } from "../api/routes/images";
 import { registerAuthRoutes } from "../api/routes/auth";
+import { LayerDigests } from "../engine/distribution/layer-digests";
 import { registerNetworkRoutes } from "../api/routes/networks";
 import { registerSystemRoutes } from "../api/routes/system";
 import { registerVolumeRoutes } from "../api/routes/volumes";
@@ -171,7 +172,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<{ shutdown(): Pr
   registerContainerRoutes(router, { containers, images, rootfs: snapshots });
   // Per-registry CAs as Docker keeps them, and wharf's own directory beside them.
   const registries = { insecureRegistries: opts.insecureRegistries, certsDirs: ["/etc/docker/certs.d", "/etc/wharf/certs.d"], mirror: opts.registryMirror };
-  registerImageRoutes(router, images, registries);
+  registerImageRoutes(router, images, { ...registries, layerDigests: new LayerDigests(metadata) });
   registerAuthRoutes(router, registries);
   registerNetworkRoutes(router, { networks, containers });
   registerVolumeRoutes(router, volumes);

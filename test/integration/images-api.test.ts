@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { LayerDigests } from "../../src/engine/distribution/layer-digests";
 import { freePort } from "../helpers/net";
 import { execFile, execFileSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -90,7 +91,7 @@ before(async () => {
   rootfs = execFileSync("bash", [SCRIPT], { timeout: 30_000, maxBuffer: 64 << 20 });
   fx = imageFixture(path.join(work, "data"));
   const router = new Router();
-  registerImageRoutes(router, fx.images, { insecureRegistries: [], certsDirs: [] });
+  registerImageRoutes(router, fx.images, { insecureRegistries: [], certsDirs: [], layerDigests: new LayerDigests(fx.metadata) });
   server = await startServer(router);
 });
 

@@ -7,7 +7,8 @@ import { loadImages } from "../../engine/images/load";
 import { decodeRegistryAuth } from "../../engine/distribution/auth";
 import type { ProgressMessage } from "../../engine/distribution/progress";
 import { listTags, pullImage } from "../../engine/distribution/pull";
-import type { RegistrySettings } from "../../engine/distribution/registries";
+import type { Distribution } from "../../engine/distribution/registries";
+import { pushImage } from "../../engine/distribution/push";
 import { planSave, writeSave } from "../../engine/images/save";
 import { LEGACY_CONFIG_DEFAULTS, ZERO_TIME, type ImageInspect } from "../../engine/images/views";
 import { errorMessage, InvalidParameterError, isWharfError, NotFoundError } from "../../lib/errors";
@@ -28,7 +29,7 @@ import { boolParam, filtersParam, JsonStream, sendEmpty, sendJson, type RequestC
  * The Docker Engine API image endpoints. Specific /images/{name}/... routes are registered
  * before the greedy DELETE /images/{name} (names contain slashes).
  */
-export function registerImageRoutes(router: Router, images: ImageService, registries: RegistrySettings): void {
+export function registerImageRoutes(router: Router, images: ImageService, registries: Distribution): void {
   router.get("/images/json", (ctx) => listImages(ctx, images));
   router.post("/images/create", (ctx) => createImage(ctx, images, registries));
   router.post("/images/load", (ctx) => load(ctx, images));
@@ -37,6 +38,7 @@ export function registerImageRoutes(router: Router, images: ImageService, regist
   router.get("/images/:name*/json", async (ctx) => sendJson(ctx.res, 200, inspectForVersion(images.inspect(ctx.params.name), ctx.apiVersion)));
   router.get("/images/:name*/history", async (ctx) => sendJson(ctx.res, 200, images.history(ctx.params.name)));
   router.post("/images/:name*/tag", (ctx) => tagImage(ctx, images));
+  router.post("/images/:name*/push", (ctx) => push(ctx, images, registries));
   router.get("/images/:name*/get", (ctx) => save(ctx, images, [ctx.params.name]));
   router.delete("/images/:name*", async (ctx) => {
     const name = ctx.params.name;
@@ -107,7 +109,7 @@ function inspectForVersion(inspect: ImageInspect, version: string): Record<strin
   return out;
 }
 
-async function createImage(ctx: RequestContext, images: ImageService, registries: RegistrySettings): Promise<void> {
+async function createImage(ctx: RequestContext, images: ImageService, registries: Distribution): Promise<void> {
   const fromImage = ctx.query.get("fromImage") ?? "";
   const fromSrc = ctx.query.get("fromSrc") ?? "";
   const repo = ctx.query.get("repo") ?? "";
@@ -158,31 +160,54 @@ function pullReference(fromImage: string, tag: string): { ref: Reference; allTag
 }
 
 /**
- * POST /images/create?fromImage=: a pull from the registry the name says. Errors before the
- * first progress message are HTTP errors (Docker's 404 for a missing image); later ones go
- * into the stream, as Docker does.
+ * A registry transfer (pull, push) as Docker streams it: the JSON stream starts with the
+ * first progress message, so a failure before it is an HTTP error (Docker's 404 for a missing
+ * image) and a later one goes into the stream. The signal aborts when the client leaves.
  */
-async function pull(ctx: RequestContext, images: ImageService, registries: RegistrySettings, fromImage: string, tag: string): Promise<void> {
-  const { ref, allTags } = pullReference(fromImage, tag);
-  const credentials = decodeRegistryAuth(ctx.req.headers["x-registry-auth"]);
+async function transfer(ctx: RequestContext, work: (progress: (message: ProgressMessage | Record<string, unknown>) => void, signal: AbortSignal) => Promise<void>): Promise<void> {
   const abort = new AbortController();
   ctx.res.once("close", () => abort.abort());
   let stream: JsonStream | undefined;
-  const progress = (message: ProgressMessage): void => {
+  const progress = (message: ProgressMessage | Record<string, unknown>): void => {
     stream ??= new JsonStream(ctx.res);
     stream.write({ ...message });
   };
-  const base = { ...registries, credentials, progress, signal: abort.signal, platform: { os: "linux", architecture: hostArchitecture() } };
   try {
-    const tags = allTags ? await listTags(ref, base) : [ref.tag ?? ref.digest ?? "latest"];
-    for (const t of tags) {
-      await pullImage(images, { ...base, ref: allTags ? withTag(ref, t) : tagNameOnly(ref) });
-    }
+    await work(progress, abort.signal);
   } catch (err) {
     if (!stream) throw err;
     stream.error(errorMessage(err));
   }
   stream?.end();
+}
+
+/** POST /images/create?fromImage=: a pull from the registry the name says (every tag when none is given). */
+async function pull(ctx: RequestContext, images: ImageService, registries: Distribution, fromImage: string, tag: string): Promise<void> {
+  const { ref, allTags } = pullReference(fromImage, tag);
+  const credentials = decodeRegistryAuth(ctx.req.headers["x-registry-auth"]);
+  await transfer(ctx, async (progress, signal) => {
+    const base = { ...registries, credentials, progress, signal, platform: { os: "linux", architecture: hostArchitecture() } };
+    const tags = allTags ? await listTags(ref, base) : [ref.tag ?? ref.digest ?? "latest"];
+    for (const t of tags) await pullImage(images, { ...base, ref: allTags ? withTag(ref, t) : tagNameOnly(ref) });
+  });
+}
+
+/** POST /images/{name}/push?tag=: the tag given, or every local tag of the repository. */
+async function push(ctx: RequestContext, images: ImageService, registries: Distribution): Promise<void> {
+  const name = parseNormalizedNamed(ctx.params.name);
+  if (name.digest) throw new InvalidParameterError("cannot push a digest reference");
+  const tag = ctx.query.get("tag") || name.tag;
+  const refs = tag ? [withTag(trimNamed(name), tag)] : images.tagsByName(name).map((t) => t.ref);
+  if (refs.length === 0 || (tag && !images.lookupRef(refs[0]))) {
+    throw new NotFoundError(`An image does not exist locally with the tag: ${familiarString(tag ? refs[0] : name)}`);
+  }
+  const credentials = decodeRegistryAuth(ctx.req.headers["x-registry-auth"]);
+  await transfer(ctx, async (progress, signal) => {
+    for (const ref of refs) {
+      const pushed = await pushImage(images, { ...registries, ref, credentials, progress, signal });
+      progress({ progressDetail: {}, aux: { Tag: ref.tag, Digest: pushed.digest, Size: pushed.size } });
+    }
+  });
 }
 
 async function load(ctx: RequestContext, images: ImageService): Promise<void> {

@@ -22,6 +22,7 @@ import {
   isIndex,
   pickPlatform,
 } from "../images/manifest";
+import type { LayerDigests } from "./layer-digests";
 import { LayerProgress, type ProgressSink } from "./progress";
 import { RegistryClient, RegistryError, readLimited } from "./registry-client";
 import { registryClientFor } from "./registries";
@@ -45,6 +46,8 @@ export interface PullOptions {
   progress: ProgressSink;
   /** Aborted when the client went away: downloads stop. */
   signal?: AbortSignal;
+  /** Where the pulled layers' blobs are remembered (so a push can reuse or mount them). */
+  layerDigests?: LayerDigests;
 }
 
 export interface PullResult {
@@ -126,6 +129,9 @@ export async function pullImage(images: ImageService, opts: PullOptions): Promis
       await fs.promises.rm(file, { force: true });
       progress({ status: "Pull complete", id: shortId });
     }
+    manifest.layers.forEach((layer, i) =>
+      opts.layerDigests?.record({ diffId: diffIds[i], digest: layer.digest, size: layer.size, mediaType: layer.mediaType ?? "", registry: client.host, repository: repo }),
+    );
     const tags = ref.tag ? [ref] : [];
     const repoDigest = { domain: ref.domain, path: ref.path, digest: top.digest };
     const [result] = await images.commitImages([{ config: configBlob, chainIds, tags, repoDigests: [repoDigest] }]);

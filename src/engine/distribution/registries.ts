@@ -1,4 +1,5 @@
 import { registryDomain } from "../../lib/registry-domain";
+import type { LayerDigests } from "./layer-digests";
 import { RegistryClient } from "./registry-client";
 import type { RegistryCredentials } from "./auth";
 
@@ -21,6 +22,11 @@ export interface RegistrySettings {
    * reaches for the Internet (tests rely on it).
    */
   mirror?: string;
+}
+
+/** What the image routes need to pull and push: the settings and the layer-blob memory. */
+export interface Distribution extends RegistrySettings {
+  layerDigests: LayerDigests;
 }
 
 /** The client for the registry a reference's domain names. */

@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import * as http from "node:http";
 import * as https from "node:https";
 import * as path from "node:path";
+import type { Readable } from "node:stream";
 import * as tls from "node:tls";
 import { WharfError } from "../../lib/errors";
 import { parseChallenge, type RegistryCredentials } from "./auth";
@@ -42,7 +43,14 @@ export interface RequestOptions {
   /** repository:NAME:ACTIONS for a bearer token's scope. */
   scope: string;
   accept?: string;
-  method?: "GET" | "HEAD";
+  method?: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
+  headers?: Record<string, string>;
+  /** A body, made anew for each attempt (a 401 means sending it again). */
+  body?: () => Buffer | Readable;
+  /** Length of the body when it is a stream. */
+  contentLength?: number;
+  /** Non-2xx statuses that are answers, not errors (404 for "no such blob", say). */
+  accepted?: number[];
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
@@ -92,7 +100,7 @@ export class RegistryClient {
       else res = await this.send(urlPath, opts, undefined);
     }
     const status = res.statusCode ?? 0;
-    if (status >= 200 && status < 300) return res;
+    if ((status >= 200 && status < 300) || opts.accepted?.includes(status)) return res;
     throw await registryError(res);
   }
 
@@ -150,7 +158,8 @@ export class RegistryClient {
       res = await this.raw(url, "POST", { "Content-Type": "application/x-www-form-urlencoded" }, Buffer.from(form.toString()));
     } else {
       if (service) url.searchParams.set("service", service);
-      if (scope) url.searchParams.set("scope", scope);
+      // Several scopes (a mount reads one repository, writes another) are several parameters.
+      for (const s of scope.split(" ").filter(Boolean)) url.searchParams.append("scope", s);
       const basic = this.basicHeader();
       res = await this.raw(url, "GET", basic ? { Authorization: basic } : {});
     }
@@ -170,14 +179,19 @@ export class RegistryClient {
     return token;
   }
 
-  /** One request to the registry, following redirects; picks the scheme on first use. */
+  /**
+   * One request to the registry, following redirects; picks the scheme on first use. `urlPath`
+   * may also be an absolute URL (an upload's Location).
+   */
   private async send(urlPath: string, opts: RequestOptions, authorization: string | undefined): Promise<http.IncomingMessage> {
-    const headers: Record<string, string> = { "User-Agent": "wharf/0.1" };
+    const headers: Record<string, string> = { "User-Agent": "wharf/0.1", ...opts.headers };
     if (opts.accept) headers.Accept = opts.accept;
     if (authorization) headers.Authorization = authorization;
-    let url = new URL(`${await this.schemeFor()}://${this.opts.host}${urlPath}`);
+    const base = `${await this.schemeFor()}://${this.opts.host}`;
+    let url = new URL(urlPath, base);
+    if (opts.contentLength !== undefined) headers["Content-Length"] = String(opts.contentLength);
     for (let i = 0; ; i++) {
-      const res = await this.raw(url, opts.method ?? "GET", headers);
+      const res = await this.raw(url, opts.method ?? "GET", headers, opts.body?.());
       const status = res.statusCode ?? 0;
       if (!REDIRECTS.has(status) || !res.headers.location) return res;
       res.resume();
@@ -203,10 +217,11 @@ export class RegistryClient {
     return this.scheme;
   }
 
-  private raw(url: URL, method: string, headers: Record<string, string>, body?: Buffer): Promise<http.IncomingMessage> {
+  private raw(url: URL, method: string, headers: Record<string, string>, body?: Buffer | Readable): Promise<http.IncomingMessage> {
     return new Promise((resolve, reject) => {
       const isHttps = url.protocol === "https:";
-      const options: https.RequestOptions = { method, headers: body ? { ...headers, "Content-Length": String(body.length) } : headers, timeout: this.timeoutMs };
+      const sized = Buffer.isBuffer(body) ? { ...headers, "Content-Length": String(body.length) } : headers;
+      const options: https.RequestOptions = { method, headers: sized, timeout: this.timeoutMs };
       if (isHttps && this.ca) options.ca = this.ca;
       const req = (isHttps ? https : http).request(url, options, (res) => {
         // A stalled body is as bad as a stalled connect.
@@ -214,8 +229,12 @@ export class RegistryClient {
         resolve(res);
       });
       req.on("timeout", () => req.destroy(new Error(`${method} ${url.href}: timed out after ${this.timeoutMs} ms`)));
-      req.on("error", (err) => reject(new RegistryError(502, "UNAVAILABLE", `${method === "HEAD" ? "Head" : method === "POST" ? "Post" : "Get"} "${url.href}": ${err.message}`)));
-      req.end(body);
+      const verb = method.charAt(0) + method.slice(1).toLowerCase();
+      req.on("error", (err) => reject(new RegistryError(502, "UNAVAILABLE", `${verb} "${url.href}": ${err.message}`)));
+      if (body && !Buffer.isBuffer(body)) {
+        body.on("error", (err) => req.destroy(err));
+        body.pipe(req);
+      } else req.end(body);
     });
   }
 }

@@ -470,6 +470,12 @@ export class ImageService implements ImageProvider {
     return this.snapshots.prune(this.db.usedChainIds());
   }
 
+  /** Records name@digest for an image (a push's manifest digest: RepoDigests). */
+  addRepoDigest(imageId: string, ref: Reference): void {
+    if (!ref.digest) throw new InvalidParameterError("a repo digest needs a digest");
+    this.db.setRef(refKey(ref), fullName(ref), "digest", imageId);
+  }
+
   // ---- storing new images (import, load, later pull/build) --------------------------------
 
   lease(): Lease {
