@@ -8,7 +8,7 @@ PACKAGES=(runc conmon busybox-static containernetworking-plugins tini catatonit
   golang-github-containers-common iproute2 iptables
   tmux # the terminal the TTY tests type into
   docker-registry apache2-utils # a reference registry (and htpasswd) for the pull tests
-  skopeo # a real distribution client for the registry server's interop tests
+  skopeo umoci # independent image tools for the registry and pull tests
   docker.io) # Docker 20.10's dockerd, started privately by the registry interop test (docker push/pull)
 
 missing=()

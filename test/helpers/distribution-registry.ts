@@ -17,6 +17,8 @@ export interface DistributionRegistry {
   blobFile(digest: string): string;
   /** skopeo copy SRC docker://HOST/NAME (format "v2s2" or "oci"). */
   push(source: string, name: string, format?: "v2s2" | "oci"): void;
+  /** skopeo copy SRC docker://HOST/NAME keeping the source's format. */
+  pushRaw(source: string, name: string): void;
   stop(): Promise<void>;
 }
 
@@ -64,6 +66,9 @@ export async function startDistributionRegistry(opts: { user?: string; password?
     },
     push: (source, name, format = "v2s2") => {
       execFileSync("skopeo", ["copy", "--quiet", "--format", format, "--dest-tls-verify=false", ...creds, source, `docker://${host}/${name}`], { timeout: 60_000 });
+    },
+    pushRaw: (source, name) => {
+      execFileSync("skopeo", ["copy", "--quiet", "--dest-tls-verify=false", ...creds, source, `docker://${host}/${name}`], { timeout: 60_000 });
     },
     stop: async () => {
       if (child.exitCode === null) {

@@ -3,6 +3,7 @@ import * as fs from "node:fs";
 import * as http from "node:http";
 import * as os from "node:os";
 import * as path from "node:path";
+import { execFileSync } from "node:child_process";
 import { after, before, describe, test } from "node:test";
 import { type TestDaemon, useDaemon } from "../helpers/daemon";
 import { makeTar } from "../helpers/images";
@@ -120,6 +121,27 @@ describe("pull from a registry", () => {
     assert.match(byDigest, new RegExp(`Status: Image is up to date for ${reg.host}/pt/idx@${indexDigest}`));
     const repoDigests = ok(await d.wharf(["inspect", "-f", "{{json .RepoDigests}}", soloId])).trim();
     assert.ok(repoDigests.includes(`${reg.host}/pt/idx@${indexDigest}`), repoDigests);
+  });
+
+  test("an umoci-made OCI layout: copied into the registry by skopeo and pulled, and loaded directly", async () => {
+    const layout = path.join(work, "umoci-layout");
+    const file = path.join(work, "greeting.txt");
+    fs.writeFileSync(file, "hello from umoci\n");
+    const umoci = (...args: string[]): void => void execFileSync("umoci", args, { timeout: 30_000 });
+    umoci("init", "--layout", layout);
+    umoci("new", "--image", `${layout}:v1`);
+    umoci("insert", "--image", `${layout}:v1`, file, "/greeting.txt");
+    reg.pushRaw(`oci:${layout}:v1`, "umoci/img:v1");
+    ok(await d.wharf(["pull", `${reg.host}/umoci/img:v1`]));
+    ok(await d.wharf(["create", "--name", "umoci-c", `${reg.host}/umoci/img:v1`, "true"]));
+    assert.match(ok(await d.wharf(["cp", "umoci-c:/greeting.txt", "-"])), /hello from umoci\n/);
+    ok(await d.wharf(["rm", "umoci-c"]));
+
+    const tarFile = path.join(work, "umoci.tar");
+    execFileSync("tar", ["-C", layout, "-cf", tarFile, "."]);
+    const loaded = ok(await d.wharf(["load", "-i", tarFile]));
+    const id = ok(await d.wharf(["inspect", "-f", "{{.Id}}", `${reg.host}/umoci/img:v1`])).trim();
+    assert.match(loaded, new RegExp(`Loaded image ID: ${id}`), "the same image, by load and by pull");
   });
 
   test("the docker CLI pulls through wharfd; -a pulls every tag", async () => {

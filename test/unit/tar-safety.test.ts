@@ -335,3 +335,22 @@ describe("tar writer", () => {
     assert.ok(first.equals(second));
   });
 });
+
+describe("tar: archives without their end", () => {
+  it("a layer that stops right after its last file's data (as umoci writes them) applies; its digest is of the bytes given", async () => {
+    const whole = await makeTar([{ name: "a.txt", data: "first\n" }, { name: "b.txt", data: "hello-umoci\n" }]);
+    // Cut after b.txt's 12 data bytes: no padding, no end-of-archive blocks.
+    const cut = whole.subarray(0, 512 + 512 + 512 + 12);
+    const root = newRoot();
+    const result = await applyLayer(root, Readable.from([cut.subarray(0, 700), cut.subarray(700)]));
+    assert.equal(fs.readFileSync(path.join(root, "b.txt"), "utf8"), "hello-umoci\n");
+    assert.equal(result.diffId, `sha256:${createHash("sha256").update(cut).digest("hex")}`);
+    assert.equal(result.tarSize, cut.length);
+  });
+
+  it("a layer cut inside a file's data or inside a header still fails", async () => {
+    const whole = await makeTar([{ name: "a.txt", data: "x".repeat(2000) }]);
+    await assert.rejects(applyLayer(newRoot(), Readable.from([whole.subarray(0, 512 + 1000)])), /Unexpected end of data|invalid tar/);
+    await assert.rejects(applyLayer(newRoot(), Readable.from([whole.subarray(0, 300)])), /Unexpected end of data|invalid tar/);
+  });
+});

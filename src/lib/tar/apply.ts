@@ -60,6 +60,63 @@ interface Ctx {
   owner?: { uid: number; gid: number };
 }
 
+/**
+ * Completes a tar that stops right after its last entry's data (no padding to 512 bytes, no
+ * end-of-archive blocks: umoci 0.4 writes layers like that), as GNU tar accepts it. It follows
+ * the headers just enough to know where each entry's data ends, and pads only when the data
+ * is all there: a tar cut short inside an entry still fails. The digests and the kept tar are
+ * taken before this, from the bytes as they came.
+ */
+export function completeTarEnd(): Transform {
+  let offset = 0;
+  /** Where the next header starts (entries' data is padded to 512 bytes). */
+  let nextHeader = 0;
+  /** Where the current entry's data ends (unpadded). */
+  let dataEnd = 0;
+  let header = Buffer.alloc(0);
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb: TransformCallback) {
+      let pos = 0;
+      while (pos < chunk.length) {
+        const at = offset + pos;
+        if (at < nextHeader) {
+          pos += Math.min(chunk.length - pos, nextHeader - at);
+          continue;
+        }
+        const take = Math.min(512 - header.length, chunk.length - pos);
+        header = Buffer.concat([header, chunk.subarray(pos, pos + take)]);
+        pos += take;
+        if (header.length < 512) break;
+        const size = header.every((b) => b === 0) ? 0 : entrySize(header);
+        const start = at - (header.length - take) + 512;
+        dataEnd = start + size;
+        nextHeader = start + Math.ceil(size / 512) * 512;
+        header = Buffer.alloc(0);
+      }
+      offset += chunk.length;
+      cb(null, chunk);
+    },
+    flush(cb: TransformCallback) {
+      // Only a stream that ends between a complete entry and its padding is completed.
+      if (header.length === 0 && offset >= dataEnd && offset < nextHeader + 512) {
+        cb(null, Buffer.alloc(Math.max(0, nextHeader - offset) + 1024));
+      } else cb();
+    },
+  });
+}
+
+/** The size field of a tar header: octal text, or base-256 when its top bit is set. */
+function entrySize(header: Buffer): number {
+  const field = header.subarray(124, 136);
+  if (field[0] & 0x80) {
+    let n = 0;
+    for (let i = 1; i < field.length; i++) n = n * 256 + field[i];
+    return n;
+  }
+  const text = field.toString("ascii").replace(/\0.*$/, "").trim();
+  return text === "" ? 0 : parseInt(text, 8) || 0;
+}
+
 export async function applyLayer(root: string, input: Readable, opts: ApplyOptions = {}): Promise<ApplyResult> {
   const ctx: Ctx = { root: fs.realpathSync(root), size: 0, dirTimes: [], owner: opts.owner };
   const raw = new DigestStream();
@@ -71,7 +128,7 @@ export async function applyLayer(root: string, input: Readable, opts: ApplyOptio
     compression = decompressed.compression;
     const tarDigest = new DigestStream();
     const extract = tar.extract();
-    const feedTar = pipeline(decompressed.stream, tarDigest, sinkStream(opts.sink), extract);
+    const feedTar = pipeline(decompressed.stream, tarDigest, sinkStream(opts.sink), completeTarEnd(), extract);
     feedTar.catch(() => undefined);
     try {
       for await (const entry of extract) {
