@@ -124,7 +124,7 @@ export async function pullImage(images: ImageService, opts: PullOptions): Promis
           cb(null, chunk);
         },
       });
-      const input = fs.createReadStream(file).pipe(counter);
+      const input = fs.createReadStream(file, { highWaterMark: 1024 * 1024 }).pipe(counter);
       await images.snapshots.applyLayer(input, { parent: i > 0 ? chainIds[i - 1] : undefined, expectedDiffId: diffIds[i], expectedRawDigest: layer.digest, lease });
       await fs.promises.rm(file, { force: true });
       progress({ status: "Pull complete", id: shortId });

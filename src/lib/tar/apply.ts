@@ -160,14 +160,26 @@ export async function applyLayer(root: string, input: Readable, opts: ApplyOptio
   }
 }
 
+/**
+ * Copies the tar to `sink` while it is unpacked: a chunk's sink write runs alongside the
+ * unpacking of that chunk (one write in flight, in order), so the two disk writes overlap.
+ */
 function sinkStream(sink: ApplyOptions["sink"]): Transform {
+  let inFlight: Promise<void> = Promise.resolve();
   return new Transform({
     transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback) {
       if (!sink) return cb(null, chunk);
-      sink(chunk).then(
-        () => cb(null, chunk),
+      inFlight.then(
+        () => {
+          inFlight = sink(chunk);
+          inFlight.catch(() => undefined); // reported by the next chunk or by flush
+          cb(null, chunk);
+        },
         (err: Error) => cb(err),
       );
+    },
+    flush(cb: TransformCallback) {
+      inFlight.then(() => cb(), (err: Error) => cb(err));
     },
   });
 }

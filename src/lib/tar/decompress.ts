@@ -59,7 +59,9 @@ export async function decompress(input: Readable): Promise<{ stream: Readable; c
     if (!input.destroyed && !input.readableEnded) input.destroy();
   });
   if (kind === "none") return { stream: raw, compression: "none" };
-  const gunzip = createGunzip();
+  // Large output chunks: every chunk costs awaited writes downstream (file and kept tar), so
+  // zlib's 16 KiB default made layer extraction overhead-bound (a 10 MB layer: 150 -> ~90 ms).
+  const gunzip = createGunzip({ chunkSize: 256 * 1024 });
   raw.on("error", (err) => gunzip.destroy(err));
   gunzip.on("close", () => raw.destroy());
   raw.pipe(gunzip);
