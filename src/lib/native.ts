@@ -25,6 +25,7 @@ export const MS_RDONLY = 0x1;
 export const MS_BIND = 0x1000;
 export const MS_REC = 0x4000;
 export const MS_PRIVATE = 0x40000;
+export const MS_REMOUNT = 0x20;
 export const MNT_DETACH = 0x2;
 export const S_IFCHR = 0o020000;
 

@@ -80,4 +80,35 @@ describe("cp (docker CLI and wharf CLI against wharfd)", () => {
     assert.match(missing.stderr, /Could not find the file \/nosuch in container src/);
     assert.equal((await d.docker(["rm", "src"])).code, 0);
   });
+
+  test("cp reaches volumes and bind mounts, running or stopped; read-only mounts refuse; nothing stays mounted", async () => {
+    const bound = path.join(local, "bound");
+    fs.mkdirSync(bound);
+    const r = await d.docker(["run", "-d", "--name", "vols", "--read-only", "-v", "cpvol:/data", "-v", "cpro:/ro:ro", "-v", `${bound}:/bound`, "busybox", "sleep", "300"]);
+    assert.equal(r.code, 0, r.stderr);
+    const file = path.join(local, "into-volume.txt");
+    fs.writeFileSync(file, "in the volume\n");
+    assert.equal((await d.docker(["cp", file, "vols:/data/"])).code, 0);
+    const seen = await d.docker(["exec", "vols", "cat", "/data/into-volume.txt"]);
+    assert.equal(seen.stdout, "in the volume\n", "the running container sees it in its volume");
+    const other = await d.docker(["run", "--rm", "--pull", "never", "-v", "cpvol:/v", "busybox", "cat", "/v/into-volume.txt"]);
+    assert.equal(other.stdout, "in the volume\n", "it is in the volume, not in the container's layer");
+    assert.equal((await d.wharf(["cp", file, "vols:/bound/copied.txt"])).code, 0);
+    assert.equal(fs.readFileSync(path.join(bound, "copied.txt"), "utf8"), "in the volume\n");
+
+    const ro = await d.docker(["cp", file, "vols:/ro/"]);
+    assert.notEqual(ro.code, 0);
+    assert.match(ro.stderr, /mounted volume is marked read-only/);
+    const rootfs = await d.docker(["cp", file, "vols:/tmp/"]);
+    assert.notEqual(rootfs.code, 0);
+    assert.match(rootfs.stderr, /container rootfs is marked read-only/);
+
+    assert.equal((await d.docker(["stop", "-t", "0", "vols"])).code, 0);
+    const out = path.join(local, "from-stopped.txt");
+    assert.equal((await d.docker(["cp", "vols:/data/into-volume.txt", out])).code, 0);
+    assert.equal(fs.readFileSync(out, "utf8"), "in the volume\n");
+    assert.ok(!fs.readFileSync("/proc/self/mountinfo", "utf8").includes(d.dataRoot), "no root or volume stays mounted");
+    assert.equal((await d.docker(["rm", "-v", "vols"])).code, 0);
+    assert.equal((await d.docker(["volume", "rm", "cpvol", "cpro"])).code, 0);
+  });
 });

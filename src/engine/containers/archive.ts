@@ -2,12 +2,14 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Readable } from "node:stream";
 import { ConflictError, InvalidParameterError, NotFoundError } from "../../lib/errors";
+import { MNT_DETACH, MS_BIND, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT, native } from "../../lib/native";
 import { applyLayer } from "../../lib/tar/apply";
 import { packPath } from "../../lib/tar/pack-path";
 import { resolveInRoot } from "../../lib/tar/resolve";
 import type { ImageService } from "../images/image-service";
 import type { SnapshotStore } from "../../store/snapshots";
 import type { ContainerService } from "./container-service";
+import type { MountPoint } from "./mounts";
 
 /** Docker's X-Docker-Container-Path-Stat: Go's os.FileMode bits for the type. */
 const GO_MODE_DIR = 2 ** 31;
@@ -36,12 +38,24 @@ function goMode(st: fs.Stats): number {
 export class ContainerArchive {
   constructor(private readonly deps: { containers: ContainerService; images: ImageService; snapshots: SnapshotStore }) {}
 
-  /** Mounts the root if the container is stopped; returns it and how to let go of it. */
+  /**
+   * Mounts the root if the container is stopped, and the container's volumes and bind mounts
+   * at their places under it (as Docker does for cp), so that a path inside a volume reaches
+   * the volume and not the layer beneath it. Returns the root and how to let go of it all.
+   */
   private async root(idOrName: string): Promise<{ root: string; release: () => void; readonly: boolean }> {
     const record = this.deps.containers.get(idOrName);
     const lower = this.deps.images.layerDirs(this.deps.images.resolve(record.Image));
     const root = fs.realpathSync(await this.deps.snapshots.mount(record.Id, lower));
+    let unmountVolumes: () => void;
+    try {
+      unmountVolumes = mountVolumesUnder(root, record.MountPoints ?? []);
+    } catch (err) {
+      if (!record.State.Running) await this.deps.snapshots.unmount(record.Id).catch(() => undefined);
+      throw err;
+    }
     const release = (): void => {
+      unmountVolumes();
       if (!this.deps.containers.get(record.Id).State.Running) void this.deps.snapshots.unmount(record.Id).catch(() => undefined);
     };
     return { root, release, readonly: record.HostConfig.ReadonlyRootfs };
@@ -101,9 +115,13 @@ export class ContainerArchive {
 
   /** Extracts a tar into an existing directory of the container. */
   async put(idOrName: string, containerPath: string, input: Readable, opts: { copyUIDGID: boolean }): Promise<void> {
+    const points = this.deps.containers.get(idOrName).MountPoints ?? [];
     const { root, release, readonly } = await this.root(idOrName);
     try {
-      if (readonly) throw new ConflictError("container rootfs is marked read-only");
+      // Docker's checks: a read-only mount refuses, a writable one is fine even on a --read-only root.
+      const mount = mountAt(points, containerPath);
+      if (mount && !mount.RW) throw new ConflictError("mounted volume is marked read-only");
+      if (readonly && !mount) throw new ConflictError("container rootfs is marked read-only");
       const dest = this.resolve(root, idOrName, containerPath, true);
       if (!fs.statSync(dest).isDirectory()) throw new InvalidParameterError(`extraction point is not a directory`);
       await applyLayer(dest, input, opts.copyUIDGID ? {} : { owner: { uid: 0, gid: 0 } });
@@ -111,6 +129,58 @@ export class ContainerArchive {
       release();
     }
   }
+}
+
+/** The innermost mount whose destination holds `containerPath` (by path, as Docker decides it). */
+function mountAt(points: MountPoint[], containerPath: string): MountPoint | undefined {
+  const p = path.posix.normalize(`/${containerPath}`).replace(/\/+$/, "") || "/";
+  let best: MountPoint | undefined;
+  for (const m of points) {
+    const d = path.posix.normalize(m.Destination).replace(/\/+$/, "") || "/";
+    if ((p === d || p.startsWith(`${d}/`)) && (!best || d.length > best.Destination.length)) best = m;
+  }
+  return best;
+}
+
+/**
+ * Bind-mounts each volume and bind mount (tmpfs has nothing on the host) at its destination
+ * inside `root`, read-only where the mount is. The root is made private first so these mounts
+ * never propagate into a running container's own view. Parents come before children.
+ */
+function mountVolumesUnder(root: string, points: MountPoint[]): () => void {
+  const done: string[] = [];
+  const undo = (): void => {
+    for (const target of done.splice(0).reverse()) {
+      try {
+        native().umount2(target, MNT_DETACH);
+      } catch {
+        // already gone
+      }
+    }
+  };
+  const wanted = points.filter((m) => m.Type !== "tmpfs" && m.Source).sort((a, b) => a.Destination.split("/").length - b.Destination.split("/").length);
+  if (wanted.length === 0) return undo;
+  try {
+    native().mount(null, root, null, MS_PRIVATE, null);
+    for (const m of wanted) {
+      const target = resolveInRoot(root, m.Destination, true);
+      if (!fs.existsSync(target)) {
+        // The mount point may not exist yet (a container that never ran): make it as runc would.
+        if (fs.statSync(m.Source).isDirectory()) fs.mkdirSync(target, { recursive: true, mode: 0o755 });
+        else {
+          fs.mkdirSync(path.dirname(target), { recursive: true, mode: 0o755 });
+          fs.closeSync(fs.openSync(target, fs.constants.O_CREAT | fs.constants.O_WRONLY | fs.constants.O_NOFOLLOW, 0o644));
+        }
+      }
+      native().mount(m.Source, target, null, MS_BIND | MS_REC, null);
+      done.push(target);
+      if (!m.RW) native().mount(null, target, null, MS_BIND | MS_REMOUNT | MS_RDONLY, null);
+    }
+  } catch (err) {
+    undo();
+    throw err;
+  }
+  return undo;
 }
 
 function isSymlink(p: string): boolean {
