@@ -98,6 +98,20 @@ function endedStream(): Readable {
   return Readable.from([]);
 }
 
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  // A zombie still answers signal 0; it is dead for our purpose.
+  try {
+    return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return false;
+  }
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
@@ -115,6 +129,8 @@ export class ConmonRuntime implements ContainerRuntime {
   private readonly linkDir: string;
   private dirsReady: Promise<void> | undefined;
   private readonly bundles = new Map<string, string>();
+  /** Pid of each created, not yet started container's init (for start through runc's fifo). */
+  private readonly created = new Map<string, number>();
 
   private readonly exitListeners: Array<(id: string, exit: ExitInfo) => void> = [];
   /** finishedAt of the exit last reported per container, so each exit is reported once. */
@@ -223,6 +239,7 @@ export class ConmonRuntime implements ContainerRuntime {
 
     try {
       const pid = await this.startConmon(id, bundle, opts);
+      this.created.set(id, pid);
       return { pid };
     } catch (err) {
       await this.delete(id, true).catch((e: unknown) =>
@@ -331,7 +348,37 @@ export class ConmonRuntime implements ContainerRuntime {
 
   async start(containerId: string): Promise<void> {
     this.checkId(containerId);
+    const pid = this.created.get(containerId);
+    this.created.delete(containerId);
+    const fifo = path.join(this.runtimeRoot, containerId, "exec.fifo");
+    // `runc start` only reads runc init's exec fifo; doing it here saves a runc process
+    // (~20 ms of every `run`). Anything else (crun, an adopted container) goes through the CLI.
+    if (this.runtimeName === "runc" && pid && fs.existsSync(fifo)) return this.startThroughFifo(containerId, fifo, pid);
     await this.runChecked(containerId, ["start", containerId]);
+  }
+
+  /**
+   * runc's start protocol: open the fifo for reading (which releases init, blocked opening it
+   * for writing), read the byte init writes, remove the fifo. If init died first, nobody would
+   * ever write: a watchdog opens the fifo for writing itself, so the read ends empty.
+   */
+  private async startThroughFifo(containerId: string, fifo: string, pid: number): Promise<void> {
+    const watchdog = setInterval(() => {
+      if (processAlive(pid)) return;
+      try {
+        fs.closeSync(fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK));
+      } catch {
+        // no reader yet, or the fifo is gone: the next tick tries again
+      }
+    }, 100);
+    let data: Buffer;
+    try {
+      data = await fsp.readFile(fifo);
+    } finally {
+      clearInterval(watchdog);
+    }
+    await fsp.rm(fifo, { force: true });
+    if (data.length === 0) throw new ConflictError(`${this.runtimeName} start failed: container process is already dead`);
   }
 
   async kill(containerId: string, signal: number): Promise<void> {
@@ -531,6 +578,7 @@ export class ConmonRuntime implements ContainerRuntime {
 
   async delete(containerId: string, force: boolean): Promise<void> {
     this.checkId(containerId);
+    this.created.delete(containerId);
     const bundle = await this.bundleDir(containerId);
     const monitor = bundle ? await this.conmonPid(bundle) : null;
     const monitorUp = monitor !== null && (await this.conmonRunning(monitor));

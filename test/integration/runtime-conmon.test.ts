@@ -247,6 +247,24 @@ describe("ConmonRuntime (runc + conmon)", { skip }, () => {
     assert.equal((await exitOf(id)).exitCode, 137);
   });
 
+  it("start releases runc init through its exec fifo; a start after init died fails instead of hanging", async () => {
+    const id = newId();
+    const pid = await create(id, ["echo", "through the fifo"]);
+    assert.equal((await rt.state(id))?.status, "created");
+    const streams = await rt.attach(id, { stdin: false });
+    const out = collect(streams.stdout);
+    await withTimeout(rt.start(id), WAIT_MS, "start");
+    assert.equal(await withTimeout(out, WAIT_MS, "output"), "through the fifo\n");
+    assert.equal((await exitOf(id)).exitCode, 0);
+
+    const dead = newId();
+    const initPid = await create(dead, ["true"]);
+    assert.ok(initPid > 0 && pid > 0);
+    process.kill(initPid, "SIGKILL");
+    await assert.rejects(withTimeout(rt.start(dead), 5000, "start of a dead container"), /already dead|not running|cannot start/);
+    await rt.delete(dead, true);
+  });
+
   it("records an OOM kill (conmon's oom file) in readExit", async () => {
     const r = await run(["sh", "-c", "x=$(head -c 100000000 /dev/zero | tr '\\000' a); echo survived"], {
       extra: { resources: { memory: 16 * 1024 * 1024, memorySwap: 16 * 1024 * 1024 } },
