@@ -516,6 +516,40 @@ export class ConmonRuntime implements ContainerRuntime {
     }
   }
 
+  /**
+   * What `runc delete` does for a stopped container, done here to save a runc process on every
+   * exit: remove its cgroups (the paths runc recorded in state.json) and its state directory.
+   * False (and nothing half-done that `runc delete` cannot finish) when anything is unexpected:
+   * another runtime, a process still in a cgroup, an unreadable state.
+   */
+  private async removeStoppedState(containerId: string): Promise<boolean> {
+    if (this.runtimeName !== "runc") return false;
+    const dir = path.join(this.runtimeRoot, containerId);
+    let cgroupPaths: string[];
+    try {
+      const state = JSON.parse(await fsp.readFile(path.join(dir, "state.json"), "utf8")) as { cgroup_paths?: Record<string, unknown>; init_process_pid?: unknown };
+      if (typeof state.init_process_pid === "number" && processAlive(state.init_process_pid)) return false;
+      cgroupPaths = [...new Set(Object.values(state.cgroup_paths ?? {}).filter((p): p is string => typeof p === "string" && p.startsWith("/sys/fs/cgroup/")))];
+    } catch {
+      return false;
+    }
+    for (const cgroup of cgroupPaths) {
+      // The kernel may hold a cgroup a moment after its last task exits.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await fsp.rmdir(cgroup);
+          break;
+        } catch (err) {
+          if (isErrno(err, "ENOENT")) break;
+          if (!isErrno(err, "EBUSY") || attempt >= 10) return false;
+          await sleep(5);
+        }
+      }
+    }
+    await fsp.rm(dir, { recursive: true, force: true });
+    return true;
+  }
+
   async pids(containerId: string): Promise<number[]> {
     this.checkId(containerId);
     const r = await this.run(["ps", "--format", "json", containerId]);
@@ -597,7 +631,9 @@ export class ConmonRuntime implements ContainerRuntime {
       await this.run(["kill", containerId, "9"]);
       await this.waitConmonExit(monitor, CONMON_EXIT_WAIT_MS / 2);
     }
-    if (this.runtimeStateExists(containerId)) {
+    // A container whose monitor has exited is stopped: its state can go without a runc process.
+    const removedDirectly = !monitorUp && this.runtimeStateExists(containerId) && (await this.removeStoppedState(containerId));
+    if (!removedDirectly && this.runtimeStateExists(containerId)) {
       const r = await this.run(["delete", "--force", containerId]);
       if (r.code !== 0) {
         const msg = runtimeErrorMessage(r.stderr);
