@@ -207,6 +207,25 @@ describe("image API", () => {
     assert.equal(fx.images.resolve("busybox").id, id);
   });
 
+  it("POST /images/load without quiet reports Docker's \"Loading layer\" progress for layers it unpacks", async () => {
+    // An image whose one layer nothing else has, so that the load unpacks it.
+    const layer = await makeTar([{ name: "only-here.txt", data: "load progress\n" }]);
+    assert.equal((await call("POST", "/images/create?fromSrc=-&repo=loadprog&tag=1", layer)).status, 200);
+    const saved = await call("GET", "/images/get?names=loadprog:1");
+    const id = fx.images.resolve("loadprog:1").id;
+    assert.deepEqual((json(await call("DELETE", "/images/loadprog:1")) as Array<Record<string, string>>)[0], { Untagged: "loadprog:1" });
+    const loaded = await call("POST", "/images/load?quiet=0", saved.body);
+    const messages = lines(loaded);
+    const progress = messages.filter((m) => m.status === "Loading layer");
+    assert.ok(progress.length > 0, JSON.stringify(messages.slice(0, 3)));
+    const last = progress[progress.length - 1] as { id: string; progress: string; progressDetail: { current: number; total: number } };
+    assert.match(last.id, /^[0-9a-f]{12}$/);
+    assert.equal(last.progressDetail.current, last.progressDetail.total);
+    assert.match(last.progress, /^\[=+>\] +[\d.]+[kM]?B\/[\d.]+[kM]?B$/);
+    assert.deepEqual(messages[messages.length - 1], { stream: "Loaded image: loadprog:1\n" });
+    assert.equal(fx.images.resolve("loadprog:1").id, id);
+  });
+
   it("a bad archive on /images/load is reported in the stream and changes nothing", async () => {
     const before = JSON.stringify(fx.images.list());
     const hostile = await makeTar([{ name: "../../evil", data: "x" }]);

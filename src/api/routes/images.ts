@@ -5,7 +5,7 @@ import type { ImageService } from "../../engine/images/image-service";
 import { importImage } from "../../engine/images/import";
 import { loadImages } from "../../engine/images/load";
 import { decodeRegistryAuth } from "../../engine/distribution/auth";
-import type { ProgressMessage } from "../../engine/distribution/progress";
+import type { ProgressMessage } from "../../engine/progress";
 import { listTags, pullImage } from "../../engine/distribution/pull";
 import type { Distribution } from "../../engine/distribution/registries";
 import { pushImage } from "../../engine/distribution/push";
@@ -211,11 +211,11 @@ async function push(ctx: RequestContext, images: ImageService, registries: Distr
 }
 
 async function load(ctx: RequestContext, images: ImageService): Promise<void> {
-  boolParam(ctx.query, "quiet", true); // progress bars are not produced either way
+  const quiet = boolParam(ctx.query, "quiet", true);
   // As Docker: the status is 200 once loading starts; failures are reported in the stream.
   const stream = new JsonStream(ctx.res);
   try {
-    const result = await loadImages(images, requestBody(ctx.req));
+    const result = await loadImages(images, requestBody(ctx.req), quiet ? undefined : (m) => stream.write({ ...m }));
     for (const message of result.messages) stream.write({ stream: `${message}\n` });
   } catch (err) {
     stream.error(errorMessage(err));

@@ -23,7 +23,7 @@ import {
   pickPlatform,
 } from "../images/manifest";
 import type { LayerDigests } from "./layer-digests";
-import { LayerProgress, type ProgressSink } from "./progress";
+import { LayerProgress, type ProgressSink } from "../progress";
 import { RegistryClient, RegistryError, readLimited } from "./registry-client";
 import { registryClientFor } from "./registries";
 

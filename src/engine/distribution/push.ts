@@ -13,7 +13,7 @@ import { MEDIA } from "../images/manifest";
 import type { ImageRecord } from "../images/types";
 import type { RegistryCredentials } from "./auth";
 import type { LayerBlob, LayerDigests } from "./layer-digests";
-import { LayerProgress, type ProgressSink } from "./progress";
+import { LayerProgress, type ProgressSink } from "../progress";
 import { type RegistryClient, RegistryError } from "./registry-client";
 import { type RegistrySettings, registryClientFor } from "./registries";
 

@@ -1,9 +1,10 @@
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { Readable } from "node:stream";
+import { Transform, type Readable } from "node:stream";
 import { z } from "zod";
-import { chainId as nextChainId, digestOfStream, sha256 } from "../../lib/digest";
+import { chainId as nextChainId, digestHex, digestOfStream, sha256 } from "../../lib/digest";
+import { LayerProgress, type ProgressSink } from "../progress";
 import { InvalidParameterError } from "../../lib/errors";
 import { familiarString, parseNormalizedNamed, tagNameOnly, type Reference } from "../../lib/reference";
 import { decompress } from "../../lib/tar/decompress";
@@ -72,7 +73,8 @@ export function loadTempRoot(dataRoot: string): string {
   return path.join(dataRoot, "tmp", "images");
 }
 
-export async function loadImages(images: ImageService, input: Readable): Promise<LoadResult> {
+/** `progress` gets Docker's "Loading layer" bars (a client that asked for quiet passes none). */
+export async function loadImages(images: ImageService, input: Readable, progress?: ProgressSink): Promise<LoadResult> {
   const tmpRoot = loadTempRoot(images.dataRoot);
   fs.mkdirSync(tmpRoot, { recursive: true, mode: 0o700 });
   const dir = path.join(tmpRoot, `load-${randomBytes(8).toString("hex")}`);
@@ -84,7 +86,7 @@ export async function loadImages(images: ImageService, input: Readable): Promise
     const pending = readArchive(dir);
     if (pending.length === 0) throw invalid("no images found");
     const specs: NewImageSpec[] = [];
-    for (const image of pending) specs.push(await unpack(images, image, lease));
+    for (const image of pending) specs.push(await unpack(images, image, lease, progress));
     const results = await images.commitImages(specs);
     committed = true;
     for (const r of results) images.publish("load", r.record.id);
@@ -243,7 +245,7 @@ function checkConfig(config: Buffer, what: string): ReturnType<typeof parseImage
 }
 
 /** Unpacks the layers an image needs (those not stored yet), verifying every digest. */
-async function unpack(images: ImageService, image: PendingImage, lease: ReturnType<ImageService["lease"]>): Promise<NewImageSpec> {
+async function unpack(images: ImageService, image: PendingImage, lease: ReturnType<ImageService["lease"]>, progress?: ProgressSink): Promise<NewImageSpec> {
   const chainIds: string[] = [];
   let parent: string | undefined;
   for (const layer of image.layers) {
@@ -253,7 +255,7 @@ async function unpack(images: ImageService, image: PendingImage, lease: ReturnTy
       // Already stored, so not unpacked again; the archive's copy must still be intact.
       await verifyLayerFile(layer);
     } else {
-      const stored = await images.snapshots.applyLayer(fs.createReadStream(layer.file), {
+      const stored = await images.snapshots.applyLayer(withProgress(layer, progress), {
         parent,
         expectedDiffId: layer.diffId,
         expectedRawDigest: layer.rawDigest,
@@ -265,6 +267,23 @@ async function unpack(images: ImageService, image: PendingImage, lease: ReturnTy
     parent = chainId;
   }
   return { config: image.config, chainIds, tags: image.tags };
+}
+
+/** The layer file as a stream, reporting "Loading layer" progress as it is read. */
+function withProgress(layer: LayerSource, progress: ProgressSink | undefined): Readable {
+  const file = fs.createReadStream(layer.file, { highWaterMark: 1024 * 1024 });
+  if (!progress) return file;
+  const bar = new LayerProgress(progress, digestHex(layer.diffId).slice(0, 12), "Loading layer", fs.statSync(layer.file).size);
+  let read = 0;
+  return file.pipe(
+    new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        read += chunk.length;
+        bar.update(read);
+        cb(null, chunk);
+      },
+    }),
+  );
 }
 
 /** Checks a layer file against the archive's digest (if given) and its diff id. */

@@ -1,4 +1,4 @@
-import { formatFloat } from "../../lib/units";
+import { formatFloat } from "../lib/units";
 
 /** One message of Docker's JSON progress stream (pull, push). */
 export interface ProgressMessage {
@@ -36,7 +36,7 @@ export class LayerProgress {
   constructor(
     private readonly sink: ProgressSink,
     private readonly id: string,
-    private readonly status: "Downloading" | "Extracting" | "Pushing",
+    private readonly status: "Downloading" | "Extracting" | "Pushing" | "Loading layer",
     private readonly total: number,
     private readonly intervalMs = 100,
   ) {}
