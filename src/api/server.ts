@@ -1,5 +1,6 @@
 import * as fs from "node:fs";
 import * as http from "node:http";
+import * as https from "node:https";
 import type { Duplex } from "node:stream";
 import { errorMessage, isWharfError } from "../lib/errors";
 import { type RequestContext, type Router, sendError } from "./router";
@@ -22,36 +23,52 @@ const COMMON_HEADERS: Record<string, string> = {
  * The HTTP side of the Docker Engine API: version prefixes, routing, Docker-shaped errors, and
  * the hijacked connections of attach. Handlers only translate between HTTP and engine calls.
  */
+/** A TCP listener's TLS: its key pair, and the CA whose client certificates it accepts (--tlsverify). */
+export interface TlsOptions {
+  key: Buffer;
+  cert: Buffer;
+  /** With a CA, clients must present a certificate it signed (mutual TLS). */
+  ca?: Buffer;
+}
+
 export class ApiServer {
-  private readonly server: http.Server;
+  /** The unix socket's server (created by listenUnix) and every TCP one. */
+  private readonly servers: http.Server[] = [];
   private readonly hijacked = new Set<Duplex>();
 
   constructor(
     private readonly router: Router,
     private readonly log: ApiLogger,
-  ) {
-    this.server = http.createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
-      void this.handle(req, res);
-    });
-    this.server.on("upgrade", (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+  ) {}
+
+  /** An HTTP(S) server with the API's handlers; each listener gets its own. */
+  private newServer(tls?: TlsOptions): http.Server {
+    const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => void this.handle(req, res);
+    const server: http.Server = tls
+      ? https.createServer({ keepAliveTimeout: 60_000, key: tls.key, cert: tls.cert, ca: tls.ca, requestCert: !!tls.ca, rejectUnauthorized: !!tls.ca, minVersion: "TLSv1.2" }, onRequest)
+      : http.createServer({ keepAliveTimeout: 60_000 }, onRequest);
+    server.on("upgrade", (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
       void this.handleUpgrade(req, socket, head);
     });
-    this.server.on("clientError", (err, socket) => {
+    server.on("clientError", (err, socket) => {
       if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
       this.log.debug({ err: errorMessage(err) }, "client error");
     });
+    this.servers.push(server);
+    return server;
   }
 
   /** Listens on a unix socket with mode 0660 and, when it exists, group `group`. */
   async listenUnix(socketPath: string, group: { gid?: number } = {}): Promise<void> {
     if (fs.existsSync(socketPath)) fs.unlinkSync(socketPath);
+    const server = this.newServer();
     // Created under a restrictive umask so there is no moment at which the socket is world-writable.
     const oldMask = process.umask(0o117);
     try {
       await new Promise<void>((resolve, reject) => {
-        this.server.once("error", reject);
-        this.server.listen(socketPath, () => {
-          this.server.off("error", reject);
+        server.once("error", reject);
+        server.listen(socketPath, () => {
+          server.off("error", reject);
           resolve();
         });
       });
@@ -62,18 +79,29 @@ export class ApiServer {
     if (group.gid !== undefined) fs.chownSync(socketPath, 0, group.gid);
   }
 
-  async listenTcp(host: string, port: number): Promise<void> {
+  /** Listens on TCP: with TLS (and client certificates when a CA is given), or plain when allowed. */
+  async listenTcp(host: string, port: number, tls?: TlsOptions): Promise<void> {
+    const server = this.newServer(tls);
     await new Promise<void>((resolve, reject) => {
-      this.server.once("error", reject);
-      this.server.listen(port, host, () => resolve());
+      server.once("error", reject);
+      server.listen(port, host, () => {
+        server.off("error", reject);
+        resolve();
+      });
     });
   }
 
   async close(): Promise<void> {
     for (const socket of this.hijacked) socket.destroy();
     await new Promise<void>((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
+      let open = this.servers.length;
+      if (open === 0) return resolve();
+      for (const server of this.servers) {
+        server.close(() => {
+          if (--open === 0) resolve();
+        });
+        server.closeAllConnections();
+      }
     });
   }
 
@@ -117,6 +145,9 @@ export class ApiServer {
   }
 
   private async handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    // A client that closes its sending side (docker's CloseWrite; over TLS a close_notify) still
+    // reads the output: never let that end our side too.
+    socket.allowHalfOpen = true;
     this.hijacked.add(socket);
     socket.on("close", () => this.hijacked.delete(socket));
     socket.on("error", () => socket.destroy());

@@ -15,7 +15,7 @@ import { registerNetworkRoutes } from "../api/routes/networks";
 import { registerSystemRoutes } from "../api/routes/system";
 import { registerVolumeRoutes } from "../api/routes/volumes";
 import { Router } from "../api/router";
-import { ApiServer } from "../api/server";
+import { ApiServer, type TlsOptions } from "../api/server";
 import { ContainerService } from "../engine/containers/container-service";
 import { ContainerStore } from "../engine/containers/container-store";
 import { ExecService } from "../engine/containers/exec-service";
@@ -191,7 +191,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<{ shutdown(): Pr
       await server.listenUnix(socketPath, { gid: groupId(opts.group) });
       sockets.push(socketPath);
     } else {
-      throw new Error(`unsupported host ${host}: only unix sockets are served until TLS support lands`);
+      const { hostname, port } = tcpAddress(host);
+      await server.listenTcp(hostname, port, tcpTls(opts, log));
     }
   }
   fs.writeFileSync(opts.pidfile, `${process.pid}\n`);
@@ -237,4 +238,36 @@ export async function main(argv: string[]): Promise<void> {
   };
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
+}
+
+/** "tcp://127.0.0.1:2376" -> host and port (Docker's default ports: 2376 with TLS, 2375 without). */
+function tcpAddress(host: string): { hostname: string; port: number } {
+  const m = /^tcp:\/\/(\[[^\]]+\]|[^:/]*)(?::(\d+))?\/?$/.exec(host);
+  if (!m) throw new Error(`invalid -H ${host}: want unix:///path or tcp://host:port`);
+  const port = m[2] ? Number(m[2]) : 2376;
+  if (port < 1 || port > 65535) throw new Error(`invalid -H ${host}: bad port`);
+  return { hostname: (m[1] || "0.0.0.0").replace(/^\[|\]$/g, ""), port };
+}
+
+/**
+ * The TLS a tcp:// listener gets. Without TLS it is refused unless --insecure-tcp says
+ * otherwise (then with a loud warning): an API port is root on the host for whoever reaches it.
+ */
+function tcpTls(opts: DaemonOptions, log: { warn(obj: object, msg?: string): void }): TlsOptions | undefined {
+  if (!opts.tls.enabled) {
+    if (!opts.insecureTcp) {
+      throw new Error("refusing to serve the API on tcp:// without TLS: use --tlsverify with --tlscacert, --tlscert and --tlskey (or --insecure-tcp to accept the risk)");
+    }
+    log.warn({}, "SERVING THE API ON PLAIN TCP WITHOUT TLS: anyone who can reach the port has root on this host");
+    return undefined;
+  }
+  const read = (file: string, what: string): Buffer => {
+    try {
+      return fs.readFileSync(file);
+    } catch (err) {
+      throw new Error(`could not read the TLS ${what} ${file}: ${(err as Error).message}`);
+    }
+  };
+  if (!opts.tls.verify) log.warn({}, "--tls without --tlsverify: any client can use the API over TLS; use --tlsverify to require client certificates");
+  return { key: read(opts.tls.key, "key"), cert: read(opts.tls.cert, "certificate"), ca: opts.tls.verify ? read(opts.tls.caCert, "CA certificate") : undefined };
 }

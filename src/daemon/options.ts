@@ -21,6 +21,10 @@ export interface DaemonOptions {
   insecureRegistries: string[];
   /** Where docker.io's images are fetched instead of Docker Hub (dockerd's --registry-mirror), as host[:port]. */
   registryMirror?: string;
+  /** TCP listeners' TLS (dockerd's --tls/--tlsverify and the three files). */
+  tls: { enabled: boolean; verify: boolean; caCert: string; cert: string; key: string };
+  /** Serve tcp:// without TLS (refused otherwise: anyone reaching the port would be root). */
+  insecureTcp: boolean;
 }
 
 export const DEFAULT_SOCKET = "/run/wharf.sock";
@@ -42,11 +46,17 @@ export function parseDaemonOptions(argv: string[]): DaemonOptions {
     .option("--default-address-pool <pool>", "default address pool for user networks (base=CIDR,size=N)", "base=10.89.0.0/16,size=24")
     .option("--insecure-registry <host...>", "registry (host[:port]) that may be reached over plain HTTP", [])
     .option("--registry-mirror <url>", "registry to pull docker.io images from instead of Docker Hub")
+    .option("--tls", "use TLS on tcp:// listeners; implied by --tlsverify")
+    .option("--tlsverify", "use TLS and require client certificates signed by --tlscacert")
+    .option("--tlscacert <file>", "trust client certificates signed by this CA", "/etc/wharf/ca.pem")
+    .option("--tlscert <file>", "the daemon's TLS certificate", "/etc/wharf/cert.pem")
+    .option("--tlskey <file>", "the daemon's TLS key", "/etc/wharf/key.pem")
+    .option("--insecure-tcp", "allow tcp:// listeners without TLS (anyone who reaches them controls the host)")
     .version("0.1.0", "-v, --version")
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   program.parse(argv, { from: "user" });
-  const opts = program.opts<{ host: string[]; dataRoot: string; execRoot: string; runtime: string; logLevel: DaemonOptions["logLevel"]; pidfile?: string; group: string; cgroupParent: string; bridge: string; bip: string; defaultAddressPool: string; insecureRegistry: string[]; registryMirror?: string }>();
+  const opts = program.opts<{ host: string[]; dataRoot: string; execRoot: string; runtime: string; logLevel: DaemonOptions["logLevel"]; pidfile?: string; group: string; cgroupParent: string; bridge: string; bip: string; defaultAddressPool: string; insecureRegistry: string[]; registryMirror?: string; tls?: boolean; tlsverify?: boolean; tlscacert: string; tlscert: string; tlskey: string; insecureTcp?: boolean }>();
   const hosts = opts.host.length ? opts.host : [`unix://${DEFAULT_SOCKET}`];
   return {
     hosts,
@@ -62,6 +72,8 @@ export function parseDaemonOptions(argv: string[]): DaemonOptions {
     defaultAddressPool: parseAddressPool(opts.defaultAddressPool),
     insecureRegistries: opts.insecureRegistry,
     registryMirror: opts.registryMirror ? opts.registryMirror.replace(/^[a-z]+:\/\//i, "").replace(/\/.*$/, "") : undefined,
+    tls: { enabled: !!opts.tls || !!opts.tlsverify, verify: !!opts.tlsverify, caCert: opts.tlscacert, cert: opts.tlscert, key: opts.tlskey },
+    insecureTcp: !!opts.insecureTcp,
   };
 }
 
