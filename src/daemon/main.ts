@@ -16,6 +16,7 @@ import { registerSystemRoutes } from "../api/routes/system";
 import { registerVolumeRoutes } from "../api/routes/volumes";
 import { Router } from "../api/router";
 import { ApiServer, type TlsOptions } from "../api/server";
+import { Authorization } from "../api/authorization";
 import { ContainerService } from "../engine/containers/container-service";
 import { ContainerStore } from "../engine/containers/container-store";
 import { ExecService } from "../engine/containers/exec-service";
@@ -169,7 +170,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<{ shutdown(): Pr
     },
     imageCount: () => images.list({ all: true }).length,
   });
-  registerContainerRoutes(router, { containers, images, rootfs: snapshots });
+  // Loaded before anything listens: a bad rules file stops the daemon.
+  const authorization = opts.authorizationRules ? Authorization.load(opts.authorizationRules) : undefined;
+  registerContainerRoutes(router, { containers, images, rootfs: snapshots, authorization });
   // Per-registry CAs as Docker keeps them, and wharf's own directory beside them.
   const registries = { insecureRegistries: opts.insecureRegistries, certsDirs: ["/etc/docker/certs.d", "/etc/wharf/certs.d"], mirror: opts.registryMirror };
   registerImageRoutes(router, images, { ...registries, layerDigests: new LayerDigests(metadata) });
@@ -179,7 +182,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<{ shutdown(): Pr
   registerDiskUsageRoutes(router, { containers, images, snapshots, volumes });
   registerBuildCacheRoutes(router);
   registerEventRoutes(router, eventLog);
-  registerExecRoutes(router, new ExecService({ containers, runtime, rootfs: snapshots, resolveUser }));
+  registerExecRoutes(router, new ExecService({ containers, runtime, rootfs: snapshots, resolveUser }), authorization);
   registerContainerFsRoutes(router, new ContainerFilesystem({ containers, images, snapshots }), new ContainerArchive({ containers, images, snapshots }));
 
   const server = new ApiServer(router, log);

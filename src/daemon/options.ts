@@ -25,6 +25,8 @@ export interface DaemonOptions {
   tls: { enabled: boolean; verify: boolean; caCert: string; cert: string; key: string };
   /** Serve tcp:// without TLS (refused otherwise: anyone reaching the port would be root). */
   insecureTcp: boolean;
+  /** JSON rules denying requests (privileged, host namespaces, cap-add, binds outside paths). */
+  authorizationRules?: string;
 }
 
 export const DEFAULT_SOCKET = "/run/wharf.sock";
@@ -52,11 +54,12 @@ export function parseDaemonOptions(argv: string[]): DaemonOptions {
     .option("--tlscert <file>", "the daemon's TLS certificate", "/etc/wharf/cert.pem")
     .option("--tlskey <file>", "the daemon's TLS key", "/etc/wharf/key.pem")
     .option("--insecure-tcp", "allow tcp:// listeners without TLS (anyone who reaches them controls the host)")
+    .option("--authorization-rules <file>", "JSON rules that deny requests (see docs/authorization.md)")
     .version("0.1.0", "-v, --version")
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   program.parse(argv, { from: "user" });
-  const opts = program.opts<{ host: string[]; dataRoot: string; execRoot: string; runtime: string; logLevel: DaemonOptions["logLevel"]; pidfile?: string; group: string; cgroupParent: string; bridge: string; bip: string; defaultAddressPool: string; insecureRegistry: string[]; registryMirror?: string; tls?: boolean; tlsverify?: boolean; tlscacert: string; tlscert: string; tlskey: string; insecureTcp?: boolean }>();
+  const opts = program.opts<{ host: string[]; dataRoot: string; execRoot: string; runtime: string; logLevel: DaemonOptions["logLevel"]; pidfile?: string; group: string; cgroupParent: string; bridge: string; bip: string; defaultAddressPool: string; insecureRegistry: string[]; registryMirror?: string; tls?: boolean; tlsverify?: boolean; tlscacert: string; tlscert: string; tlskey: string; insecureTcp?: boolean; authorizationRules?: string }>();
   const hosts = opts.host.length ? opts.host : [`unix://${DEFAULT_SOCKET}`];
   return {
     hosts,
@@ -74,6 +77,7 @@ export function parseDaemonOptions(argv: string[]): DaemonOptions {
     registryMirror: opts.registryMirror ? opts.registryMirror.replace(/^[a-z]+:\/\//i, "").replace(/\/.*$/, "") : undefined,
     tls: { enabled: !!opts.tls || !!opts.tlsverify, verify: !!opts.tlsverify, caCert: opts.tlscacert, cert: opts.tlscert, key: opts.tlskey },
     insecureTcp: !!opts.insecureTcp,
+    authorizationRules: opts.authorizationRules,
   };
 }
 

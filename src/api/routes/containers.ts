@@ -5,6 +5,7 @@ import { createContainerSchema, updateContainerSchema } from "../../engine/conta
 import { statsDocument } from "../../engine/containers/stats";
 import { filterContainers, inspectView, summaryView } from "../../engine/containers/views";
 import type { ContainerRootfs, ImageProvider } from "../../engine/images/types";
+import type { Authorization } from "../authorization";
 import { DEFAULT_DETACH_KEYS, DetachKeyFilter, detachKeyBytes, invalidDetachKeysMessage } from "../../lib/detach-keys";
 import { InvalidParameterError, WharfError, errorMessage } from "../../lib/errors";
 import { pruneFilter } from "../../engine/prune-filter";
@@ -16,6 +17,8 @@ import { writeUpgradeHeaders } from "../server";
 import { versionAtLeast } from "../version";
 
 export interface ContainerRouteDeps {
+  /** The daemon's --authorization-rules, when it has any. */
+  authorization?: Authorization;
   containers: ContainerService;
   images: ImageProvider;
   rootfs: ContainerRootfs;
@@ -49,6 +52,7 @@ export function registerContainerRoutes(router: Router, deps: ContainerRouteDeps
 
   router.post("/containers/create", async ({ req, res, query }) => {
     const body = await readJson(req, createContainerSchema);
+    deps.authorization?.checkContainer(body.HostConfig as Record<string, unknown> | null | undefined);
     const result = await containers.create(body, query.get("name") ?? undefined);
     sendJson(res, 201, result);
   });

@@ -3,6 +3,7 @@ import { execCreateSchema, type ExecService } from "../../engine/containers/exec
 import { STDERR, STDOUT, frame } from "../../lib/stdcopy";
 import type { ExecProcess } from "../../runtime/types";
 import { DEFAULT_DETACH_KEYS, DetachKeyFilter, detachKeyBytes } from "../../lib/detach-keys";
+import type { Authorization } from "../authorization";
 import { type Router, readJson, sendJson, terminalSizeParams } from "../router";
 import { writeUpgradeHeaders } from "../server";
 import { versionAtLeast } from "../version";
@@ -76,9 +77,10 @@ function pumpExec(proc: ExecProcess, socket: Duplex, early: EarlyInput, tty: { k
   }
 }
 
-export function registerExecRoutes(router: Router, execs: ExecService): void {
+export function registerExecRoutes(router: Router, execs: ExecService, authorization?: Authorization): void {
   router.post("/containers/:id/exec", async ({ req, res, params }) => {
     const body = await readJson(req, execCreateSchema);
+    authorization?.checkExec(body);
     sendJson(res, 201, execs.create(params.id, body));
   });
 
