@@ -51,6 +51,7 @@ const profileSchema = z
   .passthrough();
 
 export type SeccompProfile = z.infer<typeof profileSchema>;
+type SeccompRule = NonNullable<SeccompProfile["syscalls"]>[number];
 
 /** Go architecture names (what profiles' `arches` use) -> libseccomp architecture names. */
 const NATIVE_TO_SECCOMP: Record<string, string> = {
@@ -147,4 +148,42 @@ export function convertSeccompProfile(profile: SeccompProfile, ctx: SeccompConte
     out.defaultErrnoRet = profile.defaultErrnoRet;
   }
   return out;
+}
+
+/** Namespace flags of clone(2): CLONE_NEWNS|NEWCGROUP|NEWUTS|NEWIPC|NEWUSER|NEWPID|NEWNET. */
+const CLONE_NAMESPACE_FLAGS = 0x7e020000;
+/** Syscalls Docker's default profile allows only with CAP_SYS_ADMIN. */
+const ADMIN_ONLY = ["unshare", "setns", "mount", "umount", "umount2", "pivot_root", "clone", "clone3"];
+/** The kernel keyring is not namespaced: Docker's default profile refuses it outright. */
+const KEYRING = ["keyctl", "add_key", "request_key"];
+const ENOSYS = 38;
+const EPERM = 1;
+
+/**
+ * Debian ships Podman's profile (containers-common), which lets any container create user
+ * namespaces (unshare, clone with namespace flags) and use the kernel keyring. Docker's default
+ * does neither without CAP_SYS_ADMIN; wharf promises Docker's confinement, so the default
+ * profile is narrowed to Docker's rules here: those calls leave the unconditional allow list,
+ * come back only with CAP_SYS_ADMIN, clone without namespace flags stays allowed, and clone3
+ * answers ENOSYS (libc then falls back to clone, where the flags can be checked). Refused calls
+ * fail with EPERM, as in Docker.
+ */
+export function withDockerDefaults(profile: SeccompProfile): SeccompProfile {
+  const removed = new Set([...ADMIN_ONLY, ...KEYRING]);
+  const unconditional = (c: SeccompRule): boolean => c.action === "SCMP_ACT_ALLOW" && !c.includes?.caps?.length && !c.args?.length;
+  const syscalls = (profile.syscalls ?? []).map((c) => {
+    if (!unconditional(c)) return c;
+    const names = (c.name ? [c.name] : (c.names ?? [])).filter((n) => !removed.has(n));
+    return { ...c, name: undefined, names };
+  });
+  const admin = { caps: ["CAP_SYS_ADMIN"] };
+  syscalls.push(
+    { names: ADMIN_ONLY, action: "SCMP_ACT_ALLOW", includes: admin },
+    { names: ["clone"], action: "SCMP_ACT_ALLOW", args: [{ index: 0, value: CLONE_NAMESPACE_FLAGS, valueTwo: 0, op: "SCMP_CMP_MASKED_EQ" }], excludes: { ...admin, arches: ["s390", "s390x"] } },
+    // On s390 the flags are clone's second argument.
+    { names: ["clone"], action: "SCMP_ACT_ALLOW", args: [{ index: 1, value: CLONE_NAMESPACE_FLAGS, valueTwo: 0, op: "SCMP_CMP_MASKED_EQ" }], includes: { arches: ["s390", "s390x"] }, excludes: admin },
+    { names: ["clone3"], action: "SCMP_ACT_ERRNO", errnoRet: ENOSYS, excludes: admin },
+  );
+  // Docker answers a refused call with EPERM; Podman's profile says ENOSYS.
+  return { ...profile, defaultErrnoRet: EPERM, syscalls };
 }

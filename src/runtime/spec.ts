@@ -11,7 +11,7 @@ import type {
   OciSeccomp,
   OciSpec,
 } from "./oci-spec";
-import { convertSeccompProfile, parseSeccompProfile, type SeccompProfile } from "./seccomp";
+import { convertSeccompProfile, parseSeccompProfile, withDockerDefaults, type SeccompProfile } from "./seccomp";
 import type { SpecInput } from "./types";
 
 /** Docker's default capability set for unprivileged containers. */
@@ -286,7 +286,7 @@ function buildSeccomp(
     }
     let cachedProfile = parsedProfiles.get(text);
     if (!cachedProfile) {
-      cachedProfile = parseSeccompProfile(text);
+      cachedProfile = withDockerDefaults(parseSeccompProfile(text));
       parsedProfiles.set(text, cachedProfile);
     }
     profile = cachedProfile;

@@ -281,7 +281,8 @@ describe("seccomp conversion", () => {
   it("converts the default profile for the host arch and the container's capabilities", () => {
     const s = buildOciSpec(input(), { host: host() }).linux.seccomp!;
     assert.equal(s.defaultAction, "SCMP_ACT_ERRNO");
-    assert.equal(s.defaultErrnoRet, 38);
+    // The default profile is narrowed to Docker's rules: EPERM, and no namespaces without CAP_SYS_ADMIN.
+    assert.equal(s.defaultErrnoRet, 1);
     assert.deepEqual(s.architectures, ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"]);
     assert.deepEqual(names(s), [
       "read,write:SCMP_ACT_ALLOW",
@@ -289,7 +290,11 @@ describe("seccomp conversion", () => {
       "arch_prctl:SCMP_ACT_ALLOW",
       "bpf:SCMP_ACT_ERRNO",
       "oldsyscall:SCMP_ACT_ALLOW",
+      "clone:SCMP_ACT_ALLOW",
+      "clone3:SCMP_ACT_ERRNO",
     ]);
+    assert.deepEqual(s.syscalls[5].args, [{ index: 0, value: 0x7e020000, op: "SCMP_CMP_MASKED_EQ" }]);
+    assert.equal(s.syscalls[6].errnoRet, 38);
     assert.deepEqual(s.syscalls[1].args, [{ index: 0, value: 8, op: "SCMP_CMP_EQ" }]);
     assert.equal(s.syscalls[3].errnoRet, 1);
   });
@@ -328,9 +333,16 @@ describe("seccomp conversion", () => {
     const s = buildOciSpec(input(), { host: host({ defaultSeccompProfile: () => text }) }).linux.seccomp!;
     assert.ok(s.architectures.includes("SCMP_ARCH_X86_64"));
     const allowed = new Set(s.syscalls.filter((c) => c.action === "SCMP_ACT_ALLOW" && !c.args).flatMap((c) => c.names));
-    assert.ok(allowed.has("read") && allowed.has("clone") && allowed.has("arch_prctl"));
+    assert.ok(allowed.has("read") && allowed.has("arch_prctl"));
     assert.ok(!allowed.has("bpf"), "bpf needs CAP_SYS_ADMIN");
     assert.ok(!allowed.has("s390_pci_mmio_read"));
+    // Docker's rules on top of Podman's profile: no keyring, no new namespaces, clone without namespace flags only.
+    for (const call of ["keyctl", "add_key", "request_key", "unshare", "setns", "mount", "umount2", "clone", "clone3"]) assert.ok(!allowed.has(call), call);
+    assert.ok(s.syscalls.some((c) => c.names.includes("clone") && c.args?.[0]?.op === "SCMP_CMP_MASKED_EQ"));
+    const admin = buildOciSpec(input({ capAdd: ["SYS_ADMIN"] }), { host: host({ defaultSeccompProfile: () => text }) }).linux.seccomp!;
+    const adminAllowed = new Set(admin.syscalls.filter((c) => c.action === "SCMP_ACT_ALLOW" && !c.args).flatMap((c) => c.names));
+    for (const call of ["unshare", "setns", "mount", "clone"]) assert.ok(adminAllowed.has(call), `${call} with CAP_SYS_ADMIN`);
+    assert.ok(!adminAllowed.has("keyctl"), "the keyring stays closed even with CAP_SYS_ADMIN");
   });
 });
 

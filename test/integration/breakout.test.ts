@@ -1,0 +1,102 @@
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { after, before, describe, test } from "node:test";
+import { type TestDaemon, useDaemon } from "../helpers/daemon";
+
+const PROBE_SOURCE = path.resolve(__dirname, "..", "..", "..", "test", "fixtures", "breakout-probe.c");
+
+/** What the probe must find: every attempt denied, and how (Docker's answers). */
+const EXPECTED: Record<string, string[]> = {
+  "mount-tmpfs": ["EPERM"],
+  "remount-proc-rw": ["EPERM"],
+  "umount-proc-sys": ["EPERM"],
+  "unshare-mount-ns": ["EPERM"],
+  "unshare-user-ns": ["EPERM"],
+  "clone-new-user-ns": ["EPERM"],
+  "keyctl-join-session": ["EPERM"],
+  "add-key": ["EPERM"],
+  "init-module": ["EPERM"],
+  "open-dev-mem": ["ENOENT"],
+  "open-dev-kmsg": ["ENOENT"],
+  "open-dev-sda": ["ENOENT"],
+  "write-proc-sys-kernel": ["EROFS"],
+  "write-proc-sysrq": ["ENOENT", "EROFS", "EACCES"],
+  "write-sys-fs-cgroup": ["EROFS"],
+  "mkdir-sys-fs-cgroup": ["EROFS"],
+  "write-proc-kcore": ["ENOENT", "EACCES", "EPERM"],
+  reboot: ["EPERM"],
+  swapoff: ["EPERM"],
+  settimeofday: ["EPERM"],
+  sethostname: ["EPERM"],
+  "open-by-handle-at": ["EPERM"],
+  "open-mknod-block-device": ["EPERM"],
+  "see-host-processes": ["none"],
+  "fd-leak": ["none"],
+};
+
+/**
+ * A breakout suite: a static probe (test/fixtures/breakout-probe.c, built here with gcc) runs
+ * inside a default container, as an exec, and as a non-root user, and tries mount, unshare,
+ * keyrings, module loading, device access, /proc/sys and cgroup writes, time and hostname,
+ * open_by_handle_at (the "shocker" escape), host processes and leaked descriptors. Also
+ * CVE-2024-21626: a working directory through /proc/self/fd never lands outside the container.
+ */
+describe("breakout attempts from a default container all fail", () => {
+  let d: TestDaemon;
+  useDaemon((daemon) => (d = daemon));
+  let work: string;
+  let probe: string;
+  before(() => {
+    work = fs.mkdtempSync(path.join(os.tmpdir(), "wharf-test-breakout-"));
+    probe = path.join(work, "probe");
+    execFileSync("gcc", ["-static", "-O2", "-o", probe, PROBE_SOURCE], { timeout: 120_000 });
+  });
+  after(() => fs.rmSync(work, { recursive: true, force: true }));
+
+  /** Every attempt denied; as root, also denied the way Docker denies it (`exact`). */
+  const check = (output: string, where: string, exact = true): void => {
+    const results = new Map<string, string>();
+    for (const line of output.trim().split("\n")) {
+      const [name, verdict, how] = line.split(" ");
+      assert.notEqual(verdict, "ok", `${where}: ${name} succeeded`);
+      assert.ok(!line.startsWith("leaked-fd") && !line.startsWith("host-process"), `${where}: ${line}`);
+      results.set(name, how);
+    }
+    for (const [name, allowed] of Object.entries(EXPECTED)) {
+      assert.ok(results.has(name), `${where}: ${name} was not tried`);
+      if (exact) assert.ok(allowed.includes(results.get(name) ?? ""), `${where}: ${name} answered ${results.get(name)}, expected ${allowed.join(" or ")}`);
+    }
+  };
+
+  test("the probe as a container's process, through the docker CLI and the wharf CLI", async () => {
+    const viaDocker = await d.docker(["run", "--rm", "--pull", "never", "-v", `${probe}:/probe:ro`, "busybox", "/probe"]);
+    assert.equal(viaDocker.code, 0, viaDocker.stderr);
+    check(viaDocker.stdout, "docker run");
+    const viaWharf = await d.wharf(["run", "--rm", "-v", `${probe}:/probe:ro`, "-u", "1000:1000", "busybox", "/probe"]);
+    assert.equal(viaWharf.code, 0, viaWharf.stderr);
+    check(viaWharf.stdout, "non-root user", false);
+  });
+
+  test("the probe as an exec in a running container", async () => {
+    assert.equal((await d.wharf(["run", "-d", "--name", "breakout", "-v", `${probe}:/probe:ro`, "busybox", "sleep", "300"])).code, 0);
+    const exec = await d.docker(["exec", "breakout", "/probe"]);
+    assert.equal(exec.code, 0, exec.stderr);
+    check(exec.stdout, "docker exec");
+    await d.wharf(["rm", "-f", "breakout"]);
+  });
+
+  test("CVE-2024-21626: a working directory under /proc/self/fd never reaches the host", async () => {
+    for (let fd = 3; fd <= 9; fd++) {
+      const r = await d.docker(["run", "--rm", "--pull", "never", "-w", `/proc/self/fd/${fd}`, "busybox", "sh", "-c", "pwd; ls ../../.."]);
+      if (r.code === 0) {
+        // If it ran at all, it ran inside the container: its root is the container's.
+        assert.doesNotMatch(r.stdout, /wharf-test-|snapshots|runc/, `fd ${fd}: ${r.stdout}`);
+      } else {
+        assert.match(r.stderr, /not a directory|no such file or directory|permission denied/, `fd ${fd}: ${r.stderr}`);
+      }
+    }
+  });
+});
