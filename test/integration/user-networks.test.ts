@@ -145,6 +145,23 @@ describe("user-defined networks: create, ls, inspect, rm, prune, connect, discon
     assert.equal((await d.wharf(["rm", "-f", "u4"])).code, 0);
   });
 
+  test("an ADD whose result was never recorded (a daemon killed mid-start) still has its firewall rules removed", async () => {
+    assert.equal((await d.wharf(["network", "create", "cutnet"])).code, 0);
+    assert.equal((await d.wharf(["run", "-d", "--name", "cut", "--network", "cutnet", "busybox", "sleep", "300"])).code, 0);
+    const id = (await d.wharf(["inspect", "-f", "{{.Id}}", "cut"])).stdout.trim();
+    const ip = (await d.wharf(["inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", "cut"])).stdout.trim();
+    const rules = (): string[] => spawnSync("iptables-save", { encoding: "utf8" }).stdout.split("\n").filter((l) => l.includes(`${ip}/32`));
+    assert.ok(rules().length > 0, "the firewall plugin made rules for the address");
+    // What a kill -9 between CNI ADD and writing its result leaves: an entry without a result.
+    const file = `${d.dataRoot}/networks/attachments/${id}.json`;
+    const attachment = JSON.parse(fs.readFileSync(file, "utf8")) as { entries: Array<{ result?: unknown }> };
+    for (const entry of attachment.entries) delete entry.result;
+    fs.writeFileSync(file, JSON.stringify(attachment));
+    assert.equal((await d.wharf(["rm", "-f", "cut"])).code, 0);
+    assert.deepEqual(rules(), [], "no rule for the address is left");
+    assert.equal((await d.wharf(["network", "rm", "cutnet"])).code, 0);
+  });
+
   test("rm removes the network and its bridge; prune removes unused networks only", async () => {
     assert.ok(linkExists(bridgeName));
     const rm = await d.wharf(["network", "rm", "appnet"]);

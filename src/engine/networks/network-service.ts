@@ -237,6 +237,33 @@ export class NetworkService {
     return path.join(this.deps.execRoot, "netns", containerId);
   }
 
+  /**
+   * An ADD cut short (the daemon killed before it recorded the result) still made rules keyed
+   * by the container's address, which the firewall plugin can only remove when DEL names it.
+   * host-local's lease files say which address the container got: rebuild that much.
+   */
+  private async leasedResult(entry: AttachmentEntry, containerId: string): Promise<CniResult | undefined> {
+    const dir = path.join(this.deps.dataRoot, "networks", "ipam", entry.list.name);
+    let names: string[];
+    try {
+      names = await fs.readdir(dir);
+    } catch {
+      return undefined;
+    }
+    // The subnet as the stored plugin list gave it to host-local (the network may be gone by now).
+    const ipam = (entry.list.plugins[0] as { ipam?: { ranges?: Array<Array<{ subnet?: string }>> } }).ipam;
+    const subnet = ipam?.ranges?.[0]?.[0]?.subnet ?? "";
+    const prefix = subnet.split("/")[1] ?? "32";
+    for (const name of names) {
+      if (!/^\d+\.\d+\.\d+\.\d+$/.test(name)) continue;
+      const [owner, ifName] = (await fs.readFile(path.join(dir, name), "utf8").catch(() => "")).split(/\r?\n/);
+      if (owner?.trim() === containerId && (!ifName || ifName.trim() === entry.ifName)) {
+        return { cniVersion: "1.0.0", ips: [{ address: `${name}/${prefix}` }] };
+      }
+    }
+    return undefined;
+  }
+
   private attachmentPath(containerId: string): string {
     return path.join(this.deps.dataRoot, "networks", "attachments", `${containerId}.json`);
   }
@@ -315,7 +342,8 @@ export class NetworkService {
       const pinned = isMountPoint(file.netnsPath);
       for (const entry of [...file.entries].reverse()) {
         const args = { containerId, netnsPath: pinned ? file.netnsPath : "", ifName: entry.ifName, runtimeConfig: entry.runtimeConfig };
-        await cniDel(entry.list, args, entry.result, this.cniPath).catch((err: unknown) =>
+        const result = entry.result ?? (await this.leasedResult(entry, containerId));
+        await cniDel(entry.list, args, result, this.cniPath).catch((err: unknown) =>
           this.deps.log.warn({ id: containerId, network: entry.network, err: errorMessage(err) }, "CNI DEL failed"),
         );
       }
