@@ -22,7 +22,15 @@ export interface DistributionRegistry {
   stop(): Promise<void>;
 }
 
-export async function startDistributionRegistry(opts: { user?: string; password?: string } = {}): Promise<DistributionRegistry> {
+/** Bearer-token auth: the registry trusts tokens signed by the key of `rootCertBundle`'s certificate. */
+export interface TokenAuthConfig {
+  realm: string;
+  service: string;
+  issuer: string;
+  rootCertBundle: string;
+}
+
+export async function startDistributionRegistry(opts: { user?: string; password?: string; token?: TokenAuthConfig } = {}): Promise<DistributionRegistry> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "wharf-test-registry-"));
   const storage = path.join(dir, "storage");
   const port = await freePort();
@@ -32,6 +40,10 @@ export async function startDistributionRegistry(opts: { user?: string; password?
     const htpasswd = path.join(dir, "htpasswd");
     fs.writeFileSync(htpasswd, execFileSync("htpasswd", ["-Bbn", opts.user, opts.password ?? ""]));
     auth = `auth:\n  htpasswd:\n    realm: wharf-test\n    path: ${htpasswd}\n`;
+  }
+  if (opts.token) {
+    const t = opts.token;
+    auth = `auth:\n  token:\n    realm: ${t.realm}\n    service: ${t.service}\n    issuer: ${t.issuer}\n    rootcertbundle: ${t.rootCertBundle}\n`;
   }
   const config = path.join(dir, "config.yml");
   fs.writeFileSync(
