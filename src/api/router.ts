@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Duplex } from "node:stream";
+import { PassThrough, type Duplex, type Readable } from "node:stream";
 import type { ZodType, ZodTypeDef } from "zod";
 import { InvalidParameterError } from "../lib/errors";
 
@@ -217,4 +217,18 @@ export class JsonStream {
   end(): void {
     this.res.end();
   }
+}
+
+/**
+ * The request body as a stream the engine may destroy on a bad archive without taking the
+ * connection (and so the error response) down with it; a client abort still reaches it.
+ */
+export function requestBody(req: IncomingMessage): Readable {
+  const body = new PassThrough();
+  req.on("error", (err) => body.destroy(err));
+  req.on("close", () => {
+    if (!req.complete) body.destroy(new InvalidParameterError("the client closed the request before its body ended"));
+  });
+  req.pipe(body);
+  return body;
 }

@@ -40,6 +40,7 @@ const load = {
   cp: () => import("./commands/cp"),
   prune: () => import("./commands/prune"),
   registryServer: () => import("./commands/registry-server"),
+  build: () => import("./commands/build"),
 };
 
 const RUN: Entry = { short: "Create and run a new container from an image", load: async () => (await load.run()).runCommand };
@@ -68,6 +69,7 @@ const TAG: Entry = {
   short: "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE",
   load: async () => (await load.imageOps()).tagCommand,
 };
+const BUILD: Entry = { short: "Build an image from a Dockerfile", load: async () => (await load.build()).buildCommand };
 const RMI: Entry = { short: "Remove one or more images", load: async () => (await load.imageOps()).rmiCommand };
 const IMPORT: Entry = {
   short: "Import the contents from a tarball to create a filesystem image",
@@ -114,6 +116,7 @@ export const TOP_LEVEL: Record<string, Entry> = {
   history: HISTORY,
   tag: TAG,
   rmi: RMI,
+  build: BUILD,
   import: IMPORT,
   load: LOAD,
   save: SAVE,
@@ -216,6 +219,7 @@ export const GROUPS: Record<string, Group> = {
   image: {
     short: "Manage images",
     commands: {
+      build: BUILD,
       history: HISTORY,
       import: IMPORT,
       pull: PULL,
@@ -234,6 +238,13 @@ export const GROUPS: Record<string, Group> = {
       tag: TAG,
     },
     hidden: ["list", "remove"],
+  },
+  builder: {
+    short: "Manage builds",
+    commands: {
+      build: BUILD,
+      prune: { short: "Remove build cache", load: async () => (await load.build()).builderPruneCommand },
+    },
   },
   system: {
     short: "Manage wharf",

@@ -5,6 +5,8 @@ import pino from "pino";
 import { registerContainerRoutes } from "../api/routes/containers";
 import { registerDiskUsageRoutes } from "../api/routes/disk-usage";
 import { registerBuildCacheRoutes } from "../api/routes/build-cache";
+import { registerBuildRoutes } from "../api/routes/build";
+import { Builder } from "../engine/build/builder";
 import { registerEventRoutes } from "../api/routes/events";
 import { registerExecRoutes } from "../api/routes/exec";
 import { registerContainerFsRoutes } from "../api/routes/container-fs";
@@ -180,7 +182,17 @@ export async function startDaemon(opts: DaemonOptions): Promise<{ shutdown(): Pr
   registerNetworkRoutes(router, { networks, containers });
   registerVolumeRoutes(router, volumes);
   registerDiskUsageRoutes(router, { containers, images, snapshots, volumes });
-  registerBuildCacheRoutes(router);
+  const builder = new Builder({
+    dataRoot: opts.dataRoot,
+    metadata,
+    images,
+    containers,
+    snapshots,
+    authorize: authorization ? (hostConfig) => authorization.checkContainer(hostConfig) : undefined,
+  });
+  await builder.recover();
+  registerBuildRoutes(router, builder);
+  registerBuildCacheRoutes(router, builder);
   registerEventRoutes(router, eventLog);
   registerExecRoutes(router, new ExecService({ containers, runtime, rootfs: snapshots, resolveUser }), authorization);
   registerContainerFsRoutes(router, new ContainerFilesystem({ containers, images, snapshots }), new ContainerArchive({ containers, images, snapshots }));

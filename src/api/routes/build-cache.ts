@@ -1,13 +1,15 @@
 import { filtersParam, sendJson, type Router } from "../router";
 import { validateFilters } from "../../engine/images/views";
+import type { Builder } from "../../engine/build/builder";
 
 /**
- * POST /build/prune: wharf keeps no build cache yet, so there is never anything to remove; the
- * endpoint exists because `docker system prune` calls it and fails on a 404.
+ * POST /build/prune: forgets the build cache and removes the intermediate images only it kept
+ * (`docker builder prune`, and `docker system prune` calls it too).
  */
-export function registerBuildCacheRoutes(router: Router): void {
+export function registerBuildCacheRoutes(router: Router, builder?: Builder): void {
   router.post("/build/prune", async ({ res, query }) => {
     validateFilters(filtersParam(query), ["until", "id", "parent", "type", "description", "inuse", "shared", "private", "label", "label!"]);
+    if (builder) return sendJson(res, 200, await builder.prune());
     sendJson(res, 200, { CachesDeleted: null, SpaceReclaimed: 0 });
   });
 }

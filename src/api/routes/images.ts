@@ -1,5 +1,4 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
-import { PassThrough, type Readable } from "node:stream";
+import type { ServerResponse } from "node:http";
 import { hostArchitecture } from "../../engine/images/config";
 import type { ImageService } from "../../engine/images/image-service";
 import { importImage } from "../../engine/images/import";
@@ -23,7 +22,7 @@ import {
   withTag,
   type Reference,
 } from "../../lib/reference";
-import { boolParam, filtersParam, JsonStream, sendEmpty, sendJson, type RequestContext, type Router } from "../router";
+import { boolParam, filtersParam, JsonStream, requestBody, sendEmpty, sendJson, type RequestContext, type Router } from "../router";
 
 /**
  * The Docker Engine API image endpoints. Specific /images/{name}/... routes are registered
@@ -49,19 +48,6 @@ export function registerImageRoutes(router: Router, images: ImageService, regist
   });
 }
 
-/**
- * The request body as a stream the engine may destroy on a bad archive without taking the
- * connection (and so the error response) down with it; a client abort still reaches it.
- */
-function requestBody(req: IncomingMessage): Readable {
-  const body = new PassThrough();
-  req.on("error", (err) => body.destroy(err));
-  req.on("close", () => {
-    if (!req.complete) body.destroy(new InvalidParameterError("the client closed the request before its body ended"));
-  });
-  req.pipe(body);
-  return body;
-}
 
 /** a < b for API versions such as "1.41" and "1.44". */
 function versionLess(a: string, b: string): boolean {

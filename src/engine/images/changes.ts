@@ -143,7 +143,7 @@ function jsonArray(rest: string): string[] | undefined {
   return undefined;
 }
 
-function envMap(env: string[]): Map<string, string> {
+export function envMap(env: string[]): Map<string, string> {
   const map = new Map<string, string>();
   for (const kv of env) {
     const i = kv.indexOf("=");
@@ -272,7 +272,7 @@ export function processWord(word: string, env: Map<string, string>): string {
 }
 
 /** EXPOSE 80, 80/udp, 8000-8002/tcp -> ["80/tcp", ...] */
-function parsePorts(spec: string): string[] {
+export function parsePorts(spec: string): string[] {
   const [range, protoRaw, extra] = spec.split("/");
   if (extra !== undefined) throw invalid(`invalid containerPort: ${spec}`);
   const proto = (protoRaw ?? "tcp").toLowerCase();
@@ -293,7 +293,7 @@ const SIGNALS = new Set([
   "USR1", "USR2", "VTALRM", "WINCH", "XCPU", "XFSZ", "RTMIN", "RTMAX",
 ]);
 
-function validateSignal(sig: string): void {
+export function validateSignal(sig: string): void {
   if (/^\d+$/.test(sig)) {
     const n = Number(sig);
     if (n >= 1 && n <= 64) return;
