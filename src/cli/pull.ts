@@ -2,6 +2,7 @@
 import type { Writable } from "node:stream";
 import type { ApiClient } from "./api-client";
 import { displayJsonMessages } from "./jsonstream";
+import { StatusError, messageOf } from "./errors";
 import { registryAuthHeader } from "./docker-config";
 import { fullName, parseNormalizedNamed, Reference, tagNameOnly } from "../lib/reference";
 
@@ -30,4 +31,19 @@ export async function pullImage(
     headers: auth ? { "X-Registry-Auth": auth } : undefined,
   });
   await displayJsonMessages(res, out);
+}
+
+/**
+ * The NAME of `pull`/`push` with docker's checks: a bad reference exits 1, and -a takes a
+ * repository only. Returns the reference (a tag added, unless -a or a digest).
+ */
+export function transferReference(name: string, allTags: boolean): Reference {
+  let ref: Reference;
+  try {
+    ref = parseNormalizedNamed(name);
+  } catch (err) {
+    throw new StatusError(messageOf(err), 1);
+  }
+  if (allTags && (ref.tag || ref.digest)) throw new StatusError("tag can't be used with --all-tags/-a", 1);
+  return allTags || ref.digest ? ref : tagNameOnly(ref);
 }

@@ -26,6 +26,16 @@ describe("TTY: run -it, attach, exec -it on a terminal", () => {
     terminals.push(t);
     return t;
   };
+  /** The resize travels client → daemon → conmon or runc → pty asynchronously: ask until it shows. */
+  const sizeShows = async (t: Terminal, size: string): Promise<void> => {
+    let seen = "";
+    for (let i = 0; i < 40 && !seen.includes(size); i++) {
+      t.line("clear; stty size");
+      await new Promise((r) => setTimeout(r, 100));
+      seen = t.screen();
+    }
+    assert.match(seen, new RegExp(`^${size}$`, "m"), seen);
+  };
   const state = async (name: string): Promise<string> =>
     (await d.wharf(["inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", name])).stdout.trim();
 
@@ -40,15 +50,8 @@ describe("TTY: run -it, attach, exec -it on a terminal", () => {
       t.resize(70, 15);
       const size = t.paneSize();
       assert.notEqual(size, "24 90");
-      // The resize travels client → daemon → conmon → pty asynchronously: ask until it shows.
       await t.waitFor(PROMPT);
-      let seen = "";
-      for (let i = 0; i < 40 && !seen.includes(size); i++) {
-        t.line("clear; stty size");
-        await new Promise((r) => setTimeout(r, 100));
-        seen = t.screen();
-      }
-      assert.match(seen, new RegExp(`^${size}$`, "m"), seen);
+      await sizeShows(t, size);
 
       // Line editing happens in the container's terminal: two backspaces drop "zz".
       t.keys("-l", "echo editedzz");
@@ -112,13 +115,7 @@ describe("TTY: run -it, attach, exec -it on a terminal", () => {
       await t.waitFor(new RegExp(`^${t.paneSize()}$`, "m"));
       t.resize(60, 12);
       const size = t.paneSize();
-      let seen = "";
-      for (let i = 0; i < 40 && !seen.includes(size); i++) {
-        t.line("clear; stty size");
-        await new Promise((r) => setTimeout(r, 100));
-        seen = t.screen();
-      }
-      assert.match(seen, new RegExp(`^${size}$`, "m"), seen);
+      await sizeShows(t, size);
       t.line("sleep 60");
       await new Promise((r) => setTimeout(r, 300));
       t.keys("C-c");

@@ -44,6 +44,12 @@ export const WHARF = path.join(ROOT, "bin", "wharf");
 const WHARFD = path.join(ROOT, "bin", "wharfd");
 export const DOCKER = "/usr/local/bin/docker";
 
+/** A command's stdout after asserting it exited 0 (its output in the failure message). */
+export function succeeded(r: RunResult): string {
+  if (r.code !== 0) throw new Error(`exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  return r.stdout;
+}
+
 export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { env: { ...process.env, ...opts.env }, stdio: ["pipe", "pipe", "pipe"] });

@@ -5,7 +5,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { execFileSync } from "node:child_process";
 import { after, before, describe, test } from "node:test";
-import { type TestDaemon, useDaemon } from "../helpers/daemon";
+import { type TestDaemon, succeeded, useDaemon } from "../helpers/daemon";
 import { makeTar } from "../helpers/images";
 import { freePort } from "../helpers/net";
 import { type DistributionRegistry, startDistributionRegistry } from "../helpers/distribution-registry";
@@ -20,10 +20,7 @@ describe("pull from a registry", () => {
   useDaemon((daemon) => (d = daemon));
   let reg: DistributionRegistry;
   let work: string;
-  const ok = (r: { code: number; stdout: string; stderr: string }): string => {
-    assert.equal(r.code, 0, r.stdout + r.stderr);
-    return r.stdout;
-  };
+  const ok = succeeded;
 
   before(async () => {
     reg = await startDistributionRegistry();

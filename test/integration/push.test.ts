@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { type TestDaemon, useDaemon } from "../helpers/daemon";
+import { type TestDaemon, succeeded, useDaemon } from "../helpers/daemon";
 import { type DistributionRegistry, startDistributionRegistry } from "../helpers/distribution-registry";
 import { type RegistryProc, startRegistry } from "../helpers/registry";
 
@@ -17,10 +17,7 @@ describe("push to a registry", () => {
   useDaemon((daemon) => (d = daemon));
   let reg: DistributionRegistry;
   let work: string;
-  const ok = (r: { code: number; stdout: string; stderr: string }): string => {
-    assert.equal(r.code, 0, r.stdout + r.stderr);
-    return r.stdout;
-  };
+  const ok = succeeded;
   const manifest = async (host: string, name: string, ref: string): Promise<{ digest: string; json: { layers: Array<{ digest: string; mediaType: string }> } }> => {
     const res = await fetch(`http://${host}/v2/${name}/manifests/${ref}`, { headers: { Accept: "application/vnd.docker.distribution.manifest.v2+json" } });
     assert.equal(res.status, 200, `${name}:${ref} is in the registry`);

@@ -5,7 +5,7 @@ import * as http from "node:http";
 import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { type TestDaemon, useDaemon } from "../helpers/daemon";
+import { type TestDaemon, succeeded, useDaemon } from "../helpers/daemon";
 import { type RegistryProc, startRegistry } from "../helpers/registry";
 
 /**
@@ -20,10 +20,7 @@ describe("pull and push over TLS with bearer tokens", () => {
   let reg: RegistryProc;
   let host: string;
   let caDir: string;
-  const ok = (r: { code: number; stdout: string; stderr: string }): string => {
-    assert.equal(r.code, 0, r.stdout + r.stderr);
-    return r.stdout;
-  };
+  const ok = succeeded;
 
   before(async () => {
     work = fs.mkdtempSync(path.join(os.tmpdir(), "wharf-test-tls-"));

@@ -1,10 +1,11 @@
 /** `push`: upload an image (or every tag of a repository) to its registry through the daemon. */
 import type { CommandDef } from "../command";
-import { StatusError, messageOf } from "../errors";
+import { StatusError } from "../errors";
+import { transferReference } from "../pull";
 import { pathSegment } from "../api-client";
 import { registryAuthHeader } from "../docker-config";
 import { displayJsonMessages } from "../jsonstream";
-import { familiarName, fullName, fullString, parseNormalizedNamed, tagNameOnly, type Reference } from "../../lib/reference";
+import { familiarName, fullName, fullString } from "../../lib/reference";
 
 export const pushCommand: CommandDef = {
   usage: "[OPTIONS] NAME[:TAG]",
@@ -18,15 +19,9 @@ export const pushCommand: CommandDef = {
   ],
   args: { min: 1, max: 1 },
   run: async (ctx, flags, [name]) => {
-    let ref: Reference;
-    try {
-      ref = parseNormalizedNamed(name);
-    } catch (err) {
-      throw new StatusError(messageOf(err), 1);
-    }
     const all = flags.bool("all-tags");
-    if (all && ref.tag) throw new StatusError("tag can't be used with --all-tags/-a", 1);
-    if (!all) ref = tagNameOnly(ref);
+    const ref = transferReference(name, all);
+    if (ref.digest) throw new StatusError("cannot push a digest reference", 1);
     // docker sends X-Registry-Auth on every push, "{}" when it has nothing.
     const auth = registryAuthHeader(ctx.io.env, ref.domain) ?? Buffer.from("{}").toString("base64url");
     const res = await ctx.client().request("POST", `/images/${pathSegment(familiarName(ref))}/push`, {
