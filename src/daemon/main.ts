@@ -28,6 +28,10 @@ import { HealthMonitor } from "../engine/containers/health";
 import { LogRotator } from "../engine/containers/log-rotator";
 import { EventLog } from "../engine/events";
 import { ImageService } from "../engine/images/image-service";
+import { hostArchitecture } from "../engine/images/config";
+import { pullImage } from "../engine/distribution/pull";
+import type { Distribution } from "../engine/distribution/registries";
+import { parseNormalizedNamed, tagNameOnly } from "../lib/reference";
 import { EmbeddedDns } from "../engine/networks/dns";
 import { NetworkService } from "../engine/networks/network-service";
 import { NetworkStore } from "../engine/networks/network-store";
@@ -177,7 +181,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<{ shutdown(): Pr
   registerContainerRoutes(router, { containers, images, rootfs: snapshots, authorization });
   // Per-registry CAs as Docker keeps them, and wharf's own directory beside them.
   const registries = { insecureRegistries: opts.insecureRegistries, certsDirs: ["/etc/docker/certs.d", "/etc/wharf/certs.d"], mirror: opts.registryMirror };
-  registerImageRoutes(router, images, { ...registries, layerDigests: new LayerDigests(metadata) });
+  const distribution = { ...registries, layerDigests: new LayerDigests(metadata) };
+  registerImageRoutes(router, images, distribution);
   registerAuthRoutes(router, registries);
   registerNetworkRoutes(router, { networks, containers });
   registerVolumeRoutes(router, volumes);
@@ -189,6 +194,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<{ shutdown(): Pr
     containers,
     snapshots,
     authorize: authorization ? (hostConfig) => authorization.checkContainer(hostConfig) : undefined,
+    pull: (ref, out) => pullForBuild(images, distribution, ref, out),
   });
   await builder.recover();
   registerBuildRoutes(router, builder);
@@ -285,4 +291,22 @@ function tcpTls(opts: DaemonOptions, log: { warn(obj: object, msg?: string): voi
   };
   if (!opts.tls.verify) log.warn({}, "--tls without --tlsverify: any client can use the API over TLS; use --tlsverify to require client certificates");
   return { key: read(opts.tls.key, "key"), cert: read(opts.tls.cert, "certificate"), ca: opts.tls.verify ? read(opts.tls.caCert, "CA certificate") : undefined };
+}
+
+/**
+ * A build's FROM pull: anonymous (the classic builder's registry config header is not read
+ * yet), with the pull's status lines in the build output as the classic builder shows them.
+ */
+async function pullForBuild(images: ImageService, distribution: Distribution, ref: string, out: (line: string) => void): Promise<void> {
+  const named = parseNormalizedNamed(ref);
+  await pullImage(images, {
+    ...distribution,
+    ref: named.digest ? named : tagNameOnly(named),
+    platform: { os: "linux", architecture: hostArchitecture() },
+    progress: (m) => {
+      // Byte counts are for terminals; the build stream gets the steps.
+      if (m.progressDetail) return;
+      out(`${m.id ? `${m.id}: ` : ""}${m.status}\n`);
+    },
+  });
 }

@@ -141,6 +141,19 @@ describe("pull from a registry", () => {
     assert.match(loaded, new RegExp(`Loaded image ID: ${id}`), "the same image, by load and by pull");
   });
 
+  test("a build pulls a base image FROM names and the daemon lacks", async () => {
+    await publish("busybox:latest", "base/bb:1");
+    const context = path.join(work, "build-context");
+    fs.mkdirSync(context);
+    fs.writeFileSync(path.join(context, "Dockerfile"), `FROM ${reg.host}/base/bb:1\nRUN echo built-on-a-pulled-base > /marker\n`);
+    const built = await d.docker(["build", "-t", "pulled-base:1", context], { env: { DOCKER_BUILDKIT: "0" } });
+    assert.equal(built.code, 0, built.stdout + built.stderr);
+    assert.match(built.stdout, new RegExp(`1: Pulling from ${reg.host}/base/bb`));
+    assert.match(built.stdout, /Successfully tagged pulled-base:1/);
+    assert.equal(ok(await d.wharf(["run", "--rm", "pulled-base:1", "cat", "/marker"])), "built-on-a-pulled-base\n");
+    ok(await d.wharf(["rmi", "pulled-base:1", `${reg.host}/base/bb:1`]));
+  });
+
   test("the docker CLI pulls through wharfd; -a pulls every tag", async () => {
     const out = await d.docker(["pull", `${reg.host}/pt/multi:1`]);
     assert.equal(out.code, 0, out.stderr);

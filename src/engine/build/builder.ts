@@ -85,6 +85,8 @@ export interface BuilderDeps {
   snapshots: SnapshotStore;
   /** The daemon's authorization rules for containers (a RUN's HostConfig is checked like a create's). */
   authorize?: (hostConfig: Record<string, unknown>) => void;
+  /** Pulls a base image FROM names and this daemon lacks (or every base with --pull); lines go to the build's output. */
+  pull?: (ref: string, out: (line: string) => void) => Promise<void>;
 }
 
 /**
@@ -246,7 +248,7 @@ export class Builder {
     for (const stage of order) {
       step++;
       emit(`Step ${step}/${total} : FROM ${stage.from.original}\n`);
-      const state = this.from(stage, metaEnv, stageRef, results, opts);
+      const state = await this.from(stage, metaEnv, stageRef, results, opts, emit);
       this.defaultPath(state);
       emit(` ---> ${state.imageId ? shortId(state.imageId) : ""}\n`);
       const triggers = state.config.config?.OnBuild ?? [];
@@ -283,13 +285,14 @@ export class Builder {
     return imageId;
   }
 
-  private from(
+  private async from(
     stage: Stage,
     metaEnv: Map<string, string>,
     stageRef: (ref: string, before: number) => Stage | undefined,
     results: Map<number, StageState>,
     opts: BuildOptions,
-  ): StageState {
+    emit: (line: string) => void,
+  ): Promise<StageState> {
     const ref = processWord(stage.from.rest.split(/\s+/)[0], metaEnv);
     const state: StageState = {
       stage,
@@ -307,14 +310,16 @@ export class Builder {
       if (!built.imageId) return { ...state, config: structuredClone(built.config) };
       image = this.deps.images.resolve(built.imageId);
     } else {
+      // As docker build: a base that is not here is pulled, and --pull pulls every base again.
+      let present = true;
       try {
-        image = this.deps.images.resolve(ref);
+        this.deps.images.resolve(ref);
       } catch (err) {
-        if (err instanceof NotFoundError) {
-          throw new NotFoundError(`pull access denied for ${ref}, repository does not exist or may require 'docker login': the image is not present locally${opts.pull ? " (pulling from a build is not available yet)" : ""}`);
-        }
-        throw err;
+        if (!(err instanceof NotFoundError)) throw err;
+        present = false;
       }
+      if ((!present || opts.pull) && this.deps.pull) await this.deps.pull(ref, emit);
+      image = this.deps.images.resolve(ref);
     }
     state.imageId = image.id;
     state.config = structuredClone(image.config);
