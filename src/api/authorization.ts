@@ -2,6 +2,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { z } from "zod";
 import { ForbiddenError } from "../lib/errors";
+import { realPath } from "../lib/real-path";
+import { isWithin } from "../lib/tar/resolve";
 
 /**
  * The daemon's authorization rules (`wharfd --authorization-rules FILE`): what even a client
@@ -78,20 +80,9 @@ export class Authorization {
   /** By the real path: a symlink under an allowed path must not lead a bind elsewhere. */
   private checkBind(source: string, allowed: string[]): void {
     const p = realPath(source);
-    if (!allowed.some((a) => p === realPath(a) || p.startsWith(`${realPath(a)}/`))) {
+    if (!allowed.some((a) => isWithin(realPath(a), p))) {
       this.deny(`bind mount of ${source} is outside the allowed paths (${allowed.join(", ")})`);
     }
-  }
-}
-
-/** The path with every symlink resolved; a missing tail (-v creates it) is kept as written. */
-function realPath(p: string): string {
-  const abs = path.resolve(p);
-  try {
-    return fs.realpathSync(abs);
-  } catch {
-    const parent = path.dirname(abs);
-    return parent === abs ? abs : path.join(realPath(parent), path.basename(abs));
   }
 }
 

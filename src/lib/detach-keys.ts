@@ -4,6 +4,8 @@
  * terminal) and the daemon (on a TTY attach's stdin) watch for the sequence, as Docker does.
  */
 
+import { InvalidParameterError } from "./errors";
+
 export const DEFAULT_DETACH_KEYS = "ctrl-p,ctrl-q";
 
 const CTRL_SPECIALS: Record<string, number> = { "@": 0, "[": 27, "\\": 28, "]": 29, "^": 30, _: 31 };
@@ -36,6 +38,15 @@ export function detachKeyBytes(spec: string): Buffer {
 /** The daemon's wording for a detach-keys string it cannot read. */
 export function invalidDetachKeysMessage(spec: string): string {
   return `Invalid detach keys (${spec}) provided`;
+}
+
+/** detachKeyBytes for an API request: an unreadable string is the client's error (400). */
+export function parseDetachKeys(spec: string): Buffer {
+  try {
+    return detachKeyBytes(spec);
+  } catch {
+    throw new InvalidParameterError(invalidDetachKeysMessage(spec));
+  }
 }
 
 /**

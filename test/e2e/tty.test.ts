@@ -161,6 +161,24 @@ describe("TTY: run -it, attach, exec -it on a terminal", () => {
     await d.wharf(["rm", "tty-resize"]);
   });
 
+  test("ConsoleSize alone sizes the pty (no resize call), for a container and for an exec", async () => {
+    const created = await d.api("POST", "/containers/create?name=tty-console", { Image: "busybox", Cmd: ["sh", "-c", "stty size; sleep 300"], Tty: true, HostConfig: { ConsoleSize: [33, 111] } });
+    assert.equal(created.status, 201, created.body);
+    assert.equal((await d.api("POST", "/containers/tty-console/start")).status, 204);
+    let logs = "";
+    for (let i = 0; i < 50 && !logs.includes("33 111"); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      logs = (await d.wharf(["logs", "tty-console"])).stdout;
+    }
+    assert.match(logs, /^33 111\r?$/m);
+    const exec = await d.api("POST", "/containers/tty-console/exec", { Cmd: ["stty", "size"], Tty: true, AttachStdout: true, ConsoleSize: [21, 77] });
+    const { Id } = exec.json<{ Id: string }>();
+    const started = await d.api("POST", `/exec/${Id}/start`, { Detach: false, Tty: true });
+    assert.equal(started.status, 200);
+    assert.equal(started.body, "21 77\r\n");
+    await d.wharf(["rm", "-f", "tty-console"]);
+  });
+
   test("exec -t without -i: raw terminal output (CRLF), no stream framing", async () => {
     assert.equal((await d.wharf(["run", "-d", "--name", "tty-raw", "busybox", "sleep", "300"])).code, 0);
     const r = await d.wharf(["exec", "-t", "tty-raw", "sh", "-c", "tty; echo out; echo err >&2; exit 4"]);

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { registryClientFor, registryDomain, type RegistrySettings } from "../../engine/distribution/registries";
+import { registryClientFor, type RegistrySettings } from "../../engine/distribution/registries";
+import { registryDomain } from "../../lib/registry-domain";
 import { type Router, readJson, sendJson } from "../router";
 
 const authSchema = z

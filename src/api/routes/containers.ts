@@ -6,7 +6,7 @@ import { statsDocument } from "../../engine/containers/stats";
 import { filterContainers, inspectView, summaryView } from "../../engine/containers/views";
 import type { ContainerRootfs, ImageProvider } from "../../engine/images/types";
 import type { Authorization } from "../authorization";
-import { DEFAULT_DETACH_KEYS, DetachKeyFilter, detachKeyBytes, invalidDetachKeysMessage } from "../../lib/detach-keys";
+import { DEFAULT_DETACH_KEYS, DetachKeyFilter, parseDetachKeys } from "../../lib/detach-keys";
 import { InvalidParameterError, WharfError, errorMessage } from "../../lib/errors";
 import { pruneFilter } from "../../engine/prune-filter";
 import { STDERR, STDOUT, frame } from "../../lib/stdcopy";
@@ -320,12 +320,7 @@ export function registerContainerRoutes(router: Router, deps: ContainerRouteDeps
 
 /** `detachKeys` of an attach: Docker's default when absent, a 400 when unreadable. */
 export function detachKeysParam(query: URLSearchParams): Buffer {
-  const spec = query.get("detachKeys") || DEFAULT_DETACH_KEYS;
-  try {
-    return detachKeyBytes(spec);
-  } catch {
-    throw new InvalidParameterError(invalidDetachKeysMessage(spec));
-  }
+  return parseDetachKeys(query.get("detachKeys") || DEFAULT_DETACH_KEYS);
 }
 
 /** Copies container output to the client, framed unless TTY; calls `done` when both streams end. */

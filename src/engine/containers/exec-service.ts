@@ -3,7 +3,7 @@ import { ConflictError, InvalidParameterError, NotFoundError } from "../../lib/e
 import { newId } from "../../lib/ids";
 import type { ContainerRuntime, ExecProcess } from "../../runtime/types";
 import type { ContainerRootfs } from "../images/types";
-import { detachKeyBytes, invalidDetachKeysMessage } from "../../lib/detach-keys";
+import { parseDetachKeys } from "../../lib/detach-keys";
 import { MAX_TERMINAL_SIDE, type ContainerService } from "./container-service";
 import { startFailureExitCode } from "./status";
 
@@ -67,13 +67,7 @@ export class ExecService {
   create(containerIdOrName: string, req: ExecCreateRequest): { Id: string } {
     const container = this.deps.containers.get(containerIdOrName);
     if (!req.Cmd || req.Cmd.length === 0) throw new InvalidParameterError("No exec command specified");
-    if (req.DetachKeys) {
-      try {
-        detachKeyBytes(req.DetachKeys);
-      } catch {
-        throw new InvalidParameterError(invalidDetachKeysMessage(req.DetachKeys));
-      }
-    }
+    if (req.DetachKeys) parseDetachKeys(req.DetachKeys);
     this.assertRunnable(container.Id);
     const id = newId();
     this.execs.set(id, { id, containerId: container.Id, request: req, running: false, exitCode: null, pid: 0 });

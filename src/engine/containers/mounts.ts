@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { InvalidParameterError, NotFoundError } from "../../lib/errors";
+import { realPath } from "../../lib/real-path";
 import { isWithin } from "../../lib/tar/resolve";
 import type { SpecInput } from "../../runtime/types";
 import { mountOf } from "../../store/mounts";
@@ -256,7 +257,7 @@ function parseApiMount(raw: Record<string, unknown>, ctx: MountContext, warnings
  */
 function checkPropagation(src: string, propagation: string): void {
   if (!["shared", "rshared", "slave", "rslave"].includes(propagation)) return;
-  const m = mountOf(realOr(src));
+  const m = mountOf(realPath(src));
   if (propagation.endsWith("shared") && !m.shared) throw new InvalidParameterError(`path ${src} is mounted on ${m.mountPoint} but it is not a shared mount`);
   if (propagation.endsWith("slave") && !m.shared && !m.slave) throw new InvalidParameterError(`path ${src} is mounted on ${m.mountPoint} but it is not a shared or slave mount`);
 }
@@ -274,30 +275,17 @@ function tmpfsOptions(options: string): string[] {
 
 /** The daemon's own state must not be bound into a container; its socket may, with a warning. */
 function guardBindSource(src: string, ctx: MountContext, warnings: string[]): void {
-  let real = src;
-  try {
-    real = fs.realpathSync(src);
-  } catch {
-    // not there yet: the lexical path is what will be created
-  }
+  const real = realPath(src);
   const volumesDir = path.join(ctx.dataRoot, "volumes");
   for (const own of [ctx.dataRoot, ctx.execRoot]) {
-    const ownReal = realOr(own);
+    const ownReal = realPath(own);
     if ((isWithin(ownReal, real) || isWithin(own, src)) && !isWithin(volumesDir, src)) {
       throw new InvalidParameterError(mountConfig("bind", `refusing to bind the daemon's own state directory into a container: ${src}`));
     }
     if (real !== "/" && isWithin(real, ownReal)) warnings.push(`bind mount ${src} exposes the daemon's state directory ${own} to the container`);
   }
   for (const sock of ctx.apiSockets) {
-    if (real === realOr(sock) || isWithin(real, sock)) warnings.push(`bind mount ${src} gives the container the daemon's API socket ${sock}: it can control the daemon`);
-  }
-}
-
-function realOr(p: string): string {
-  try {
-    return fs.realpathSync(p);
-  } catch {
-    return p;
+    if (real === realPath(sock) || isWithin(real, sock)) warnings.push(`bind mount ${src} gives the container the daemon's API socket ${sock}: it can control the daemon`);
   }
 }
 

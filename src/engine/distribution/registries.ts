@@ -1,4 +1,3 @@
-import { registryDomain } from "../../lib/registry-domain";
 import type { LayerDigests } from "./layer-digests";
 import { RegistryClient } from "./registry-client";
 import type { RegistryCredentials } from "./auth";
@@ -36,4 +35,3 @@ export function registryClientFor(domain: string, opts: RegistrySettings & { cre
   return new RegistryClient({ host, insecure, credentials: opts.credentials, certsDirs: opts.certsDirs });
 }
 
-export { registryDomain };
