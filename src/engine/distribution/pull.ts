@@ -5,6 +5,7 @@ import { Transform, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { chainId as nextChainId, digestHex, sha256 } from "../../lib/digest";
 import { InvalidParameterError, NotFoundError, SystemError } from "../../lib/errors";
+import { limiter } from "../../lib/limiter";
 import { familiarString, type Reference } from "../../lib/reference";
 import { parseImageConfig } from "../images/config";
 import type { ImageService } from "../images/image-service";
@@ -159,7 +160,7 @@ export async function listTags(ref: Reference, opts: Omit<PullOptions, "ref" | "
     try {
       res = await client.request(next, { scope });
     } catch (err) {
-      throw explainPullError(err, familiarString(ref), client.host);
+      throw explainPullError(err, familiarString(ref));
     }
     const body = JSON.parse((await readLimited(res, MAX_MANIFEST_BYTES)).toString("utf8")) as { tags?: unknown };
     if (Array.isArray(body.tags)) tags.push(...body.tags.filter((t): t is string => typeof t === "string"));
@@ -203,7 +204,7 @@ async function fetchManifest(client: RegistryClient, repo: string, reference: st
   try {
     res = await client.request(`/v2/${repo}/manifests/${reference}`, { scope, accept: MANIFEST_ACCEPT });
   } catch (err) {
-    throw explainPullError(err, shown, client.host);
+    throw explainPullError(err, shown);
   }
   const declared = Number(res.headers["content-length"] ?? 0);
   if (declared > MAX_MANIFEST_BYTES) {
@@ -226,7 +227,7 @@ async function fetchManifest(client: RegistryClient, repo: string, reference: st
 }
 
 /** Docker's words for the common failures: a missing tag or repository, denied access. */
-function explainPullError(err: unknown, shown: string, host: string): unknown {
+function explainPullError(err: unknown, shown: string): unknown {
   if (!(err instanceof RegistryError)) return err;
   if (err.code === "MANIFEST_UNKNOWN" || (err.status === 404 && err.code === "UNKNOWN")) {
     return new NotFoundError(`manifest for ${shown} not found: ${err.message}`);
@@ -236,7 +237,6 @@ function explainPullError(err: unknown, shown: string, host: string): unknown {
     const name = shown.replace(/(@.*|:[^/]*)$/, "");
     return new RegistryError(401, err.code, `pull access denied for ${name}, repository does not exist or may require 'docker login': ${err.message}`);
   }
-  void host;
   return err;
 }
 
@@ -251,30 +251,13 @@ async function fetchSmallBlob(client: RegistryClient, repo: string, desc: Descri
 
 /** Starts every layer download, at most CONCURRENT_DOWNLOADS at a time; one promise per layer, in order. */
 function startDownloads(client: RegistryClient, repo: string, scope: string, layers: Descriptor[], dir: string, opts: PullOptions): Array<Promise<string>> {
-  let running = 0;
-  const queue: Array<() => void> = [];
-  const next = (): void => {
-    while (running < CONCURRENT_DOWNLOADS && queue.length) {
-      running++;
-      queue.shift()!();
-    }
-  };
+  const run = limiter(CONCURRENT_DOWNLOADS);
   const results = layers.map((layer, i) => {
     if (i >= CONCURRENT_DOWNLOADS) opts.progress({ status: "Waiting", id: shortLayerId(layer) });
-    return new Promise<string>((resolve, reject) => {
-      queue.push(() => {
-        downloadLayer(client, repo, scope, layer, dir, opts)
-          .then(resolve, reject)
-          .finally(() => {
-            running--;
-            next();
-          });
-      });
-    });
+    return run(() => downloadLayer(client, repo, scope, layer, dir, opts));
   });
   // A failed download is reported where it is awaited; the others must not go unhandled.
   for (const r of results) r.catch(() => undefined);
-  next();
   return results;
 }
 

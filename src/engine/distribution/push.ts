@@ -6,6 +6,7 @@ import { pipeline } from "node:stream/promises";
 import * as zlib from "node:zlib";
 import { digestHex, sha256 } from "../../lib/digest";
 import { InvalidParameterError } from "../../lib/errors";
+import { limiter } from "../../lib/limiter";
 import { familiarName, type Reference } from "../../lib/reference";
 import type { ImageService } from "../images/image-service";
 import { loadTempRoot } from "../images/load";
@@ -54,10 +55,12 @@ export async function pushImage(images: ImageService, opts: PushOptions): Promis
   const tmp = path.join(loadTempRoot(images.dataRoot), `push-${randomBytes(8).toString("hex")}`);
   fs.mkdirSync(tmp, { recursive: true, mode: 0o700 });
   try {
-    const layers = await limit(
-      diffIds.map((diffId, i) => () => pushLayer(images, client, opts, { diffId, chainId: image.chainIds[i], repo, scope, tmp })),
-      CONCURRENT_UPLOADS,
-      (i) => progress({ status: "Waiting", id: shortId(diffIds[i]) }),
+    const run = limiter(CONCURRENT_UPLOADS);
+    const layers = await Promise.all(
+      diffIds.map((diffId, i) => {
+        if (i >= CONCURRENT_UPLOADS) progress({ status: "Waiting", id: shortId(diffId) });
+        return run(() => pushLayer(images, client, opts, { diffId, chainId: image.chainIds[i], repo, scope, tmp }));
+      }),
     );
     const config = images.content.readSync(image.id);
     if (sha256(config) !== image.id) throw new InvalidParameterError(`the stored config of ${image.id} does not match its digest`);
@@ -218,19 +221,4 @@ function uploadLocation(res: { headers: Record<string, string | string[] | undef
 
 function shortId(diffId: string): string {
   return digestHex(diffId).slice(0, 12);
-}
-
-/** Runs tasks at most `n` at a time, in order; `onQueued(i)` for those that must wait. */
-async function limit<T>(tasks: Array<() => Promise<T>>, n: number, onQueued: (i: number) => void): Promise<T[]> {
-  const results: T[] = new Array(tasks.length);
-  let next = 0;
-  for (let i = n; i < tasks.length; i++) onQueued(i);
-  const worker = async (): Promise<void> => {
-    while (next < tasks.length) {
-      const i = next++;
-      results[i] = await tasks[i]();
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(n, tasks.length) }, worker));
-  return results;
 }
