@@ -7,6 +7,6 @@ bash scripts/setup.sh
 # Suites run one file at a time: integration tests each start a private wharfd with real
 # runc, conmon and overlayfs, and the machine has two cores.
 node --test --test-concurrency=1 --test-timeout=300000 \
-  dist/test/unit/ dist/test/integration/ dist/test/e2e/
+  dist/test/unit/ dist/test/fuzz/ dist/test/integration/ dist/test/e2e/
 # Runs last, on its own: nothing the suites started may still be on the machine.
 node --test --test-timeout=60000 dist/test/leaks/

@@ -1,4 +1,5 @@
 import * as path from "node:path";
+import { compileGlob, type GlobMatcher } from "./glob";
 
 /**
  * .dockerignore with Docker's semantics (moby/patternmatcher): one pattern a line, `#` comments,
@@ -11,7 +12,7 @@ import * as path from "node:path";
 interface Pattern {
   exclusion: boolean;
   source: string;
-  re: RegExp;
+  re: GlobMatcher;
 }
 
 export class DockerIgnore {
@@ -32,7 +33,7 @@ export class DockerIgnore {
       let cleaned = path.posix.normalize(line);
       cleaned = cleaned.replace(/^\/+/, "").replace(/\/+$/, "");
       if (cleaned === "" || cleaned === ".") cleaned = ".";
-      this.patterns.push({ exclusion, source: cleaned, re: compile(cleaned) });
+      this.patterns.push({ exclusion, source: cleaned, re: compileGlob(cleaned, { doubleStar: true }) });
     }
   }
 
@@ -56,38 +57,4 @@ export class DockerIgnore {
     }
     return matched;
   }
-}
-
-function compile(pattern: string): RegExp {
-  let re = "^";
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i];
-    if (c === "*") {
-      if (pattern[i + 1] === "*") {
-        i++;
-        if (pattern[i + 1] === "/") {
-          i++;
-          re += "(?:.*/)?";
-        } else re += ".*";
-      } else re += "[^/]*";
-    } else if (c === "?") re += "[^/]";
-    else if (c === "[") {
-      const end = pattern.indexOf("]", i + 2);
-      if (end === -1) {
-        re += "\\[";
-        continue;
-      }
-      let cls = pattern.slice(i + 1, end);
-      if (cls.startsWith("^") || cls.startsWith("!")) cls = "^" + cls.slice(1);
-      re += `[${cls.replace(/\\/g, "\\\\")}]`;
-      i = end;
-    } else if (c === "\\" && i + 1 < pattern.length) {
-      re += escapeRe(pattern[++i]);
-    } else re += escapeRe(c);
-  }
-  return new RegExp(re + "$");
-}
-
-function escapeRe(c: string): string {
-  return c.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
 }

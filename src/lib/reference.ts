@@ -1,4 +1,5 @@
 import { InvalidParameterError } from "./errors";
+import { compileGlob, type GlobMatcher, GlobSyntaxError } from "./glob";
 
 /**
  * Docker image references (the distribution "reference" grammar) and Docker's normalization:
@@ -202,41 +203,18 @@ export function familiarize(s: string): string {
  * familiar string, then against the familiar name alone.
  */
 export function familiarMatch(pattern: string, ref: Reference): boolean {
-  const re = globToRegExp(pattern);
+  const re = compileFilterGlob(pattern);
   return re.test(familiarString(ref)) || re.test(familiarName(ref));
 }
 
-/** Go's path.Match syntax: `*` and `?` never match "/", `[...]`/`[^...]` classes, `\` escapes. */
-export function globToRegExp(pattern: string): RegExp {
-  let out = "^";
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i];
-    if (c === "*") out += "[^/]*";
-    else if (c === "?") out += "[^/]";
-    else if (c === "\\") {
-      i++;
-      if (i >= pattern.length) throw invalid("syntax error in pattern");
-      out += escapeRe(pattern[i]);
-    } else if (c === "[") {
-      const end = pattern.indexOf("]", i + 2);
-      if (end === -1) throw invalid("syntax error in pattern");
-      let body = pattern.slice(i + 1, end);
-      let negate = false;
-      if (body.startsWith("^")) {
-        negate = true;
-        body = body.slice(1);
-      }
-      if (body === "") throw invalid("syntax error in pattern");
-      const cls = body.replace(/[\]\\^]/g, (m) => `\\${m}`);
-      out += negate ? `[^/${cls}]` : `[${cls}]`;
-      i = end;
-    } else out += escapeRe(c);
+/** Go's path.Match syntax; a malformed pattern is Docker's "syntax error in pattern". */
+function compileFilterGlob(pattern: string): GlobMatcher {
+  try {
+    return compileGlob(pattern, { strict: true });
+  } catch (err) {
+    if (err instanceof GlobSyntaxError) throw invalid("syntax error in pattern");
+    throw err;
   }
-  return new RegExp(out + "$");
-}
-
-function escapeRe(c: string): string {
-  return c.replace(/[.*+?^${}()|[\]\\/-]/g, "\\$&");
 }
 
 /**
