@@ -83,3 +83,17 @@ export function registryAuthHeader(env: NodeJS.ProcessEnv, domain: string): stri
   if (!creds) return undefined;
   return Buffer.from(JSON.stringify({ username: creds.username, password: creds.password, serveraddress: authKey(domain) })).toString("base64url");
 }
+
+/**
+ * The X-Registry-Config header of a classic build (POST /build): every stored credential, by
+ * its `auths` key, as the docker CLI sends them (the daemon picks the one a FROM needs).
+ */
+export function registryConfigHeader(env: NodeJS.ProcessEnv): string | undefined {
+  const auths = readConfig(configPath(env)).auths ?? {};
+  const out: Record<string, { username: string; password: string; serveraddress: string }> = {};
+  for (const key of Object.keys(auths)) {
+    const creds = loadCredentials(env, key);
+    if (creds) out[key] = { ...creds, serveraddress: key };
+  }
+  return Object.keys(out).length ? Buffer.from(JSON.stringify(out)).toString("base64url") : undefined;
+}

@@ -1,4 +1,6 @@
 import { BuildError, type BuildMessage, type Builder } from "../../engine/build/builder";
+import { decodeRegistryConfig } from "../../engine/build/registry-config";
+import { decodeBuildSecrets, SECRETS_HEADER } from "../../lib/build-secrets";
 import { InvalidParameterError, errorMessage } from "../../lib/errors";
 import { boolParam, JsonStream, requestBody, type Router } from "../router";
 
@@ -25,7 +27,15 @@ export function registerBuildRoutes(router: Router, builder: Builder): void {
     try {
       if (q.get("remote")) throw new InvalidParameterError("building from a remote context is not supported yet: send the context as the request body");
       if (q.get("version") === "2") throw new InvalidParameterError("BuildKit (version=2) is not supported; use the classic builder (DOCKER_BUILDKIT=0)");
+      let secrets: Map<string, Buffer>;
+      try {
+        secrets = decodeBuildSecrets(ctx.req.headers[SECRETS_HEADER]);
+      } catch (err) {
+        throw new InvalidParameterError(errorMessage(err));
+      }
       const opts = {
+        secrets,
+        registryAuth: decodeRegistryConfig(ctx.req.headers["x-registry-config"]),
         dockerfile: q.get("dockerfile") || "Dockerfile",
         tags: q.getAll("t").filter((t) => t !== ""),
         buildArgs: jsonMap<string | null>(q.get("buildargs"), "buildargs"),

@@ -7,7 +7,10 @@ import type { VolumeService } from "../../engine/volumes/volume-service";
 import { type Router, sendJson } from "../router";
 
 /** GET /system/df: what images, containers (their writable layers) and volumes use. */
-export function registerDiskUsageRoutes(router: Router, deps: { containers: ContainerService; images: ImageService; snapshots: SnapshotStore; volumes?: VolumeService }): void {
+export function registerDiskUsageRoutes(
+  router: Router,
+  deps: { containers: ContainerService; images: ImageService; snapshots: SnapshotStore; volumes?: VolumeService; buildCache?: () => Promise<unknown[]> },
+): void {
   router.get("/system/df", async ({ res }) => {
     const records = deps.containers.list();
     const now = Date.now();
@@ -30,6 +33,6 @@ export function registerDiskUsageRoutes(router: Router, deps: { containers: Cont
     const volumes = volumeService
       ? await Promise.all(volumeService.list().map(async (v) => ({ ...v, UsageData: { Size: await volumeService.size(v.Name), RefCount: volumeService.refs(v.Name).length } })))
       : [];
-    sendJson(res, 200, { LayersSize: layersSize, Images: images, Containers: containers, Volumes: volumes, BuildCache: [] });
+    sendJson(res, 200, { LayersSize: layersSize, Images: images, Containers: containers, Volumes: volumes, BuildCache: deps.buildCache ? await deps.buildCache() : [] });
   });
 }

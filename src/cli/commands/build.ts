@@ -8,6 +8,8 @@ import { StatusError } from "../errors";
 import { jsonValues } from "../api-client";
 import { renderJsonMessage, type JsonMessage } from "../jsonstream";
 import { DockerIgnore } from "../../lib/dockerignore";
+import { registryConfigHeader } from "../docker-config";
+import { encodeBuildSecrets, MAX_SECRETS_HEADER, SECRETS_HEADER } from "../../lib/build-secrets";
 import { humanSize } from "../../lib/units";
 
 function keyValues(list: string[], what: string, fromEnv: NodeJS.ProcessEnv): Record<string, string | null> {
@@ -17,6 +19,46 @@ function keyValues(list: string[], what: string, fromEnv: NodeJS.ProcessEnv): Re
     if (i === 0) throw new StatusError(`invalid argument "${item}" for "--${what}" flag: invalid key`, 125);
     if (i === -1) out[item] = what === "build-arg" ? (fromEnv[item] ?? null) : "";
     else out[item.slice(0, i)] = item.slice(i + 1);
+  }
+  return out;
+}
+
+/**
+ * --secret as docker buildx takes it: `id=ID[,src=PATH]`, `id=ID,env=VAR`, `type=file|env`;
+ * without src and env, the environment variable named like the id, else the file named so.
+ */
+function readSecrets(specs: string[], env: NodeJS.ProcessEnv): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  for (const spec of specs) {
+    const fields = new Map<string, string>();
+    for (const part of spec.split(",")) {
+      const i = part.indexOf("=");
+      if (i <= 0) throw new StatusError(`invalid argument "${spec}" for "--secret" flag: invalid field '${part}' must be a key=value pair`, 125);
+      const key = part.slice(0, i).trim().toLowerCase();
+      if (!["id", "src", "source", "env", "type"].includes(key)) throw new StatusError(`invalid argument "${spec}" for "--secret" flag: unexpected key '${key}' in '${part}'`, 125);
+      fields.set(key === "source" ? "src" : key, part.slice(i + 1));
+    }
+    const type = fields.get("type");
+    if (type !== undefined && type !== "file" && type !== "env") throw new StatusError(`invalid argument "${spec}" for "--secret" flag: unsupported secret type "${type}"`, 125);
+    const id = fields.get("id") ?? fields.get("src") ?? fields.get("env");
+    if (!id || !/^[A-Za-z0-9._-]+$/.test(id)) throw new StatusError(`invalid argument "${spec}" for "--secret" flag: a secret needs an id of letters, digits, '.', '_' or '-'`, 125);
+    let src = fields.get("src");
+    let envName = fields.get("env");
+    if (src === undefined && envName === undefined) {
+      if (type === "env" || (type === undefined && env[id] !== undefined)) envName = id;
+      else src = id;
+    }
+    if (envName !== undefined) {
+      const value = env[envName];
+      if (value === undefined) throw new StatusError(`failed to read secret ${id}: environment variable ${envName} is not set`, 1);
+      out.set(id, Buffer.from(value));
+      continue;
+    }
+    try {
+      out.set(id, fs.readFileSync(src as string));
+    } catch (err) {
+      throw new StatusError(`failed to read secret ${id} from ${src}: ${(err as Error).message}`, 1);
+    }
   }
   return out;
 }
@@ -88,6 +130,7 @@ export const buildCommand: CommandDef = {
     { name: "quiet", short: "q", bool: true, description: "Suppress the build output and print image ID on success" },
     { name: "iidfile", type: "string", description: "Write the image ID to the file" },
     { name: "network", type: "string", description: "Set the networking mode for the RUN instructions during build", defaultText: '"default"' },
+    { name: "secret", type: "list", repeat: true, description: 'Secret to expose to the build (format: "id=mysecret[,src=/local/secret]" or "id=mysecret,env=VAR")' },
     { name: "progress", type: "string", description: "Set type of progress output (auto, plain, tty)", defaultText: '"auto"' },
     { name: "rm", bool: true, description: "Remove intermediate containers after a successful build (always)", hidden: true },
     { name: "force-rm", bool: true, description: "Always remove intermediate containers", hidden: true },
@@ -97,6 +140,12 @@ export const buildCommand: CommandDef = {
   run: async (ctx, flags, [contextPath]) => {
     const progress = flags.string("progress") || "auto";
     if (!["auto", "plain", "tty"].includes(progress)) throw new StatusError(`invalid progress mode: ${progress}`, 125);
+    const headers: Record<string, string> = {};
+    const secrets = readSecrets(flags.list("secret"), ctx.io.env);
+    if (secrets.size) {
+      headers[SECRETS_HEADER] = encodeBuildSecrets(secrets);
+      if (headers[SECRETS_HEADER].length > MAX_SECRETS_HEADER) throw new StatusError(`secrets too large: at most ${Math.floor((MAX_SECRETS_HEADER * 3) / 4 / 1024)} KiB in all can be sent to the daemon`, 1);
+    }
     const file = flags.string("file");
     let body: Readable;
     let dockerfile = "Dockerfile";
@@ -143,7 +192,11 @@ export const buildCommand: CommandDef = {
       body = packContext(ctxDir, new Set([dockerfile, ".dockerignore"]), extra);
     }
     const quiet = flags.bool("quiet");
+    // Credentials for the registries FROM may pull from, as the docker CLI sends them.
+    const registryConfig = registryConfigHeader(ctx.io.env);
+    if (registryConfig) headers["X-Registry-Config"] = registryConfig;
     const res = await ctx.client().request("POST", "/build", {
+      headers,
       query: {
         t: flags.list("tag"),
         dockerfile,

@@ -2,7 +2,7 @@
  * `system df -v`: docker's four verbose tables (images with shared/unique sizes, containers
  * with their writable layers, local volumes, build cache), each under its own heading.
  */
-import { humanSize } from "../../lib/units";
+import { humanDuration, humanSize } from "../../lib/units";
 import { familiarName, parseNormalizedNamed } from "../../lib/reference";
 import { formatRows } from "../format/table";
 import { CONTAINER_HEADERS, type ContainerSummary, ContainerRow } from "./containers";
@@ -12,7 +12,24 @@ export interface VerboseDiskUsage {
   Images?: ImageSummary[] | null;
   Containers?: ContainerSummary[] | null;
   Volumes?: Array<{ Name: string; UsageData?: { Size?: number; RefCount?: number } | null }> | null;
-  BuildCache?: Array<{ Size?: number; Shared?: boolean }> | null;
+  BuildCache?: Array<{ ID?: string; Type?: string; Size?: number; Shared?: boolean; CreatedAt?: string; LastUsedAt?: string | null; UsageCount?: number }> | null;
+}
+
+/** One build cache record as docker's df formatter prints it (times relative to now). */
+function cacheRow(c: NonNullable<VerboseDiskUsage["BuildCache"]>[number], nowMs: number): Record<string, string> {
+  const since = (iso: string | null | undefined): string => {
+    const t = iso ? Date.parse(iso) : NaN;
+    return Number.isNaN(t) ? "" : `${humanDuration(nowMs - t)} ago`;
+  };
+  return {
+    ID: (c.ID ?? "").slice(0, 12),
+    CacheType: c.Type ?? "",
+    Size: humanSize(c.Size ?? 0, 4),
+    CreatedSince: since(c.CreatedAt),
+    LastUsedSince: since(c.LastUsedAt),
+    UsageCount: String(c.UsageCount ?? 0),
+    Shared: String(c.Shared === true),
+  };
 }
 
 const IMAGE_FORMAT = "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}\t{{.SharedSize}}\t{{.UniqueSize}}\t{{.Containers}}";
@@ -54,7 +71,7 @@ export function verboseDiskUsage(du: VerboseDiskUsage, nowMs = Date.now()): stri
   out += "\nLocal Volumes space usage:\n\n";
   out += formatRows(VOLUME_FORMAT, volumes, { Name: "VOLUME NAME", Links: "LINKS", Size: "SIZE" });
   out += `\nBuild cache usage: ${humanSize(cacheSize, 4)}\n\n`;
-  out += formatRows(CACHE_FORMAT, [], {
+  out += formatRows(CACHE_FORMAT, (du.BuildCache ?? []).map((c) => cacheRow(c, nowMs)), {
     ID: "CACHE ID",
     CacheType: "CACHE TYPE",
     Size: "SIZE",

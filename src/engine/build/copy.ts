@@ -3,6 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { InvalidParameterError } from "../../lib/errors";
 import { resolveInRoot } from "../../lib/tar/resolve";
+import { compileGlob, type GlobMatcher, GlobSyntaxError } from "../../lib/glob";
 
 /**
  * COPY/ADD sources: resolution inside a root (the build context or another stage's / image's
@@ -39,23 +40,14 @@ export function cleanSource(cmd: string, src: string): string {
   return out.join("/");
 }
 
-function globRe(pattern: string): RegExp {
-  let re = "^";
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i];
-    if (c === "*") re += "[^/]*";
-    else if (c === "?") re += "[^/]";
-    else if (c === "[") {
-      const end = pattern.indexOf("]", i + 2);
-      if (end === -1) throw new InvalidParameterError(`syntax error in pattern: ${pattern}`);
-      let cls = pattern.slice(i + 1, end);
-      if (cls.startsWith("^") || cls.startsWith("!")) cls = "^" + cls.slice(1);
-      re += `[${cls.replace(/\\/g, "\\\\")}]`;
-      i = end;
-    } else if (c === "\\" && i + 1 < pattern.length) re += pattern[++i].replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-    else re += c.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+/** One path component's glob (Go's filepath.Match, as COPY uses it), in linear time. */
+function componentGlob(pattern: string): GlobMatcher {
+  try {
+    return compileGlob(pattern, { strict: true });
+  } catch (err) {
+    if (err instanceof GlobSyntaxError) throw new InvalidParameterError(`syntax error in pattern: ${pattern}`);
+    throw err;
   }
-  return new RegExp(re + "$");
 }
 
 /** Resolves one source (globs expanded) to the paths it names, in sorted order. */
@@ -88,7 +80,7 @@ export function resolveSources(cmd: string, root: string, src: string, fromConte
         if (exists(root, r)) next.push(r);
         continue;
       }
-      const re = globRe(part);
+      const re = componentGlob(part);
       let names: string[] = [];
       try {
         names = fs.readdirSync(resolveInRoot(root, base, true));
@@ -132,6 +124,8 @@ export interface CopyOptions {
   gid: number;
   /** --chmod: forced on every copied file and directory. */
   mode?: number;
+  /** --exclude: source paths not copied (nor, for a directory, anything under it). */
+  skip?: (srcAbs: string) => boolean;
 }
 
 /**
@@ -139,6 +133,7 @@ export interface CopyOptions {
  * `destRel` in `root`, resolving every destination path inside the root.
  */
 export function copyInto(root: string, srcAbs: string, destRel: string, opts: CopyOptions, contents: boolean): void {
+  if (opts.skip?.(srcAbs)) return;
   const st = fs.lstatSync(srcAbs);
   if (st.isDirectory()) {
     const dest = ensureDir(root, destRel, opts);
