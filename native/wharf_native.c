@@ -1,6 +1,7 @@
 /*
  * The few syscalls Node lacks: mount(2), umount2(2), mknod(2), xattrs, connecting to a
- * SOCK_SEQPACKET unix socket (conmon's attach socket), and opening and sizing a pty (exec -t).
+ * SOCK_SEQPACKET unix socket (conmon's attach socket), opening and sizing a pty (exec -t), and
+ * idmapped mounts for user-namespaced containers (open_tree, mount_setattr, move_mount).
  * Nothing else belongs here.
  */
 #define _GNU_SOURCE
@@ -17,6 +18,8 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <sched.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -290,6 +293,174 @@ static napi_value js_set_winsize(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* ---- idmapped mounts (user namespaces): open_tree + mount_setattr(MOUNT_ATTR_IDMAP) + move_mount ---- */
+
+static int write_file(const char *path, const char *text) {
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  size_t len = strlen(text);
+  ssize_t n = write(fd, text, len);
+  int err = errno;
+  close(fd);
+  if (n != (ssize_t)len) {
+    errno = n < 0 ? err : EIO;
+    return -1;
+  }
+  return 0;
+}
+
+/* userNamespaceFd(uidMap, gidMap) -> fd of a new user namespace with those maps (uid_map text,
+ * "inside outside count" lines). A forked child unshares into the namespace and waits; we write
+ * its maps as root, open its ns/user and let it exit. The child only calls unshare, read, write
+ * and _exit, which is safe after fork in a threaded process. */
+static napi_value js_user_namespace_fd(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2) {
+    napi_throw_type_error(env, NULL, "userNamespaceFd(uidMap, gidMap)");
+    return NULL;
+  }
+  char *uid_map = get_string(env, argv[0]);
+  char *gid_map = get_string(env, argv[1]);
+  if (uid_map == NULL || gid_map == NULL) {
+    free(uid_map);
+    free(gid_map);
+    napi_throw_type_error(env, NULL, "userNamespaceFd: maps must be strings");
+    return NULL;
+  }
+  int ready[2], release[2];
+  if (pipe2(ready, O_CLOEXEC) != 0) {
+    free(uid_map);
+    free(gid_map);
+    return throw_errno(env, "pipe2", NULL, errno);
+  }
+  if (pipe2(release, O_CLOEXEC) != 0) {
+    int err = errno;
+    close(ready[0]);
+    close(ready[1]);
+    free(uid_map);
+    free(gid_map);
+    return throw_errno(env, "pipe2", NULL, err);
+  }
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(ready[0]);
+    close(release[1]);
+    char status = unshare(CLONE_NEWUSER) == 0 ? 'k' : 'e';
+    if (write(ready[1], &status, 1) != 1) _exit(1);
+    char dummy;
+    while (read(release[0], &dummy, 1) > 0) {
+    }
+    _exit(0);
+  }
+  int err = errno;
+  close(ready[1]);
+  close(release[0]);
+  int result_fd = -1;
+  const char *what = "fork";
+  if (pid > 0) {
+    char status = 0;
+    ssize_t n;
+    do {
+      n = read(ready[0], &status, 1);
+    } while (n < 0 && errno == EINTR);
+    char path[64];
+    if (n != 1 || status != 'k') {
+      what = "unshare(CLONE_NEWUSER)";
+      err = n == 1 ? EPERM : EIO;
+    } else {
+      snprintf(path, sizeof path, "/proc/%d/uid_map", (int)pid);
+      if (write_file(path, uid_map) != 0) {
+        what = "write uid_map";
+        err = errno;
+      } else {
+        snprintf(path, sizeof path, "/proc/%d/gid_map", (int)pid);
+        if (write_file(path, gid_map) != 0) {
+          what = "write gid_map";
+          err = errno;
+        } else {
+          snprintf(path, sizeof path, "/proc/%d/ns/user", (int)pid);
+          result_fd = open(path, O_RDONLY | O_CLOEXEC);
+          if (result_fd < 0) {
+            what = "open ns/user";
+            err = errno;
+          }
+        }
+      }
+    }
+    close(release[1]);
+    int wstatus;
+    while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
+    }
+  } else {
+    close(release[1]);
+  }
+  close(ready[0]);
+  free(uid_map);
+  free(gid_map);
+  if (result_fd < 0) return throw_errno(env, what, NULL, err);
+  napi_value result;
+  CHECK(napi_create_int32(env, result_fd, &result));
+  return result;
+}
+
+/* openTreeClone(path) -> fd of a detached clone of the mount tree at path (recursive). */
+static napi_value js_open_tree_clone(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char *source = get_string(env, argv[0]);
+  if (source == NULL) {
+    napi_throw_type_error(env, NULL, "openTreeClone(path)");
+    return NULL;
+  }
+  int fd = open_tree(AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+  int err = errno;
+  napi_value result = NULL;
+  if (fd < 0) throw_errno(env, "open_tree", source, err);
+  else napi_create_int32(env, fd, &result);
+  free(source);
+  return result;
+}
+
+/* mountSetattrIdmap(treeFd, usernsFd): makes a detached mount idmapped through the namespace. */
+static napi_value js_mount_setattr_idmap(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t tree_fd = -1, userns_fd = -1;
+  napi_get_value_int32(env, argv[0], &tree_fd);
+  napi_get_value_int32(env, argv[1], &userns_fd);
+  struct mount_attr attr;
+  memset(&attr, 0, sizeof attr);
+  attr.attr_set = MOUNT_ATTR_IDMAP;
+  attr.userns_fd = (uint64_t)userns_fd;
+  if (mount_setattr(tree_fd, "", AT_EMPTY_PATH, &attr, sizeof attr) != 0) {
+    return throw_errno(env, "mount_setattr(MOUNT_ATTR_IDMAP)", NULL, errno);
+  }
+  return NULL;
+}
+
+/* moveMount(treeFd, target): attaches a detached mount at target. */
+static napi_value js_move_mount(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t tree_fd = -1;
+  napi_get_value_int32(env, argv[0], &tree_fd);
+  char *target = get_string(env, argv[1]);
+  if (target == NULL) {
+    napi_throw_type_error(env, NULL, "moveMount(treeFd, target)");
+    return NULL;
+  }
+  int rc = move_mount(tree_fd, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH);
+  int err = errno;
+  if (rc != 0) throw_errno(env, "move_mount", target, err);
+  free(target);
+  return NULL;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"mount", NULL, js_mount, NULL, NULL, NULL, napi_default, NULL},
@@ -303,6 +474,10 @@ static napi_value init(napi_env env, napi_value exports) {
       {"llistxattr", NULL, js_llistxattr, NULL, NULL, NULL, napi_default, NULL},
       {"openPty", NULL, js_open_pty, NULL, NULL, NULL, napi_default, NULL},
       {"setWinsize", NULL, js_set_winsize, NULL, NULL, NULL, napi_default, NULL},
+      {"userNamespaceFd", NULL, js_user_namespace_fd, NULL, NULL, NULL, napi_default, NULL},
+      {"openTreeClone", NULL, js_open_tree_clone, NULL, NULL, NULL, napi_default, NULL},
+      {"mountSetattrIdmap", NULL, js_mount_setattr_idmap, NULL, NULL, NULL, napi_default, NULL},
+      {"moveMount", NULL, js_move_mount, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -19,6 +19,14 @@ interface NativeAddon {
   openPty(): [number, number];
   /** TIOCSWINSZ on a terminal fd. */
   setWinsize(fd: number, rows: number, cols: number): void;
+  /** A new user namespace with these uid_map/gid_map texts ("inside outside count" lines); returns its fd (close-on-exec). */
+  userNamespaceFd(uidMap: string, gidMap: string): number;
+  /** open_tree(OPEN_TREE_CLONE | AT_RECURSIVE): a detached copy of the mount tree at path, as an fd. */
+  openTreeClone(path: string): number;
+  /** mount_setattr(MOUNT_ATTR_IDMAP): ids seen through the detached mount are mapped by the namespace. */
+  mountSetattrIdmap(treeFd: number, usernsFd: number): void;
+  /** move_mount(MOVE_MOUNT_F_EMPTY_PATH): attaches the detached mount at target. */
+  moveMount(treeFd: number, target: string): void;
 }
 
 export const MS_RDONLY = 0x1;

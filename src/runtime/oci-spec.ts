@@ -56,6 +56,15 @@ export interface OciLinux {
   readonlyPaths: string[];
   seccomp?: OciSeccomp;
   sysctl?: Record<string, string>;
+  /** With a user namespace: container ids -> host ids. */
+  uidMappings?: OciIdMapping[];
+  gidMappings?: OciIdMapping[];
+}
+
+export interface OciIdMapping {
+  containerID: number;
+  hostID: number;
+  size: number;
 }
 
 export type OciNamespaceType = "pid" | "network" | "mount" | "ipc" | "uts" | "user" | "cgroup";

@@ -210,6 +210,8 @@ function buildResources(input: SpecInput, host: HostFacts, logger: RuntimeLogger
 
 function buildNamespaces(input: SpecInput, host: HostFacts): OciNamespace[] {
   const ns: OciNamespace[] = [{ type: "pid" }, { type: "ipc" }, { type: "uts" }, { type: "mount" }];
+  // runc makes the user namespace first, so the namespaces it creates below are owned by it.
+  if (input.idMapping) ns.push({ type: "user" });
   if (input.network === "none") ns.push({ type: "network" });
   else if (input.network !== "host") ns.push({ type: "network", path: input.network.netnsPath });
   // Docker's default cgroupns is private on v2 and host on v1.
@@ -219,6 +221,18 @@ function buildNamespaces(input: SpecInput, host: HostFacts): OciNamespace[] {
 
 function depth(dest: string): number {
   return path.posix.normalize(dest).split("/").filter(Boolean).length;
+}
+
+/**
+ * sysfs can be mounted only by the user namespace that owns the network namespace: a mapped
+ * container joining another's network (whose namespace belongs to the host's or another
+ * container's user namespace) gets the host's /sys bound read-only instead, as dockerd does.
+ */
+function sysMount(input: SpecInput, sysMode: string): OciMount {
+  if (input.idMapping && typeof input.network === "object") {
+    return { destination: "/sys", type: "bind", source: "/sys", options: ["rbind", "nosuid", "noexec", "nodev", "ro"] };
+  }
+  return { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", sysMode] };
 }
 
 function buildMounts(input: SpecInput): OciMount[] {
@@ -233,7 +247,7 @@ function buildMounts(input: SpecInput): OciMount[] {
       source: "devpts",
       options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"],
     },
-    { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", sysMode] },
+    sysMount(input, sysMode),
     {
       destination: "/sys/fs/cgroup",
       type: "cgroup",
@@ -339,6 +353,11 @@ export function buildOciSpec(input: SpecInput, opts: BuildSpecOptions = {}): Oci
   const seccomp = buildSeccomp(input, caps, host, logger);
   if (seccomp) spec.linux.seccomp = seccomp;
   if (input.sysctls && Object.keys(input.sysctls).length > 0) spec.linux.sysctl = { ...input.sysctls };
+  if (input.idMapping) {
+    const { uidBase, gidBase, size } = input.idMapping;
+    spec.linux.uidMappings = [{ containerID: 0, hostID: uidBase, size }];
+    spec.linux.gidMappings = [{ containerID: 0, hostID: gidBase, size }];
+  }
   return spec;
 }
 

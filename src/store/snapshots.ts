@@ -5,9 +5,11 @@ import type { Readable } from "node:stream";
 import type { ContainerRootfs } from "../engine/images/types";
 import { chainId as computeChainId, digestHex, isDigest } from "../lib/digest";
 import { InvalidParameterError, NotFoundError, SystemError } from "../lib/errors";
+import type { IdMapping } from "../lib/id-mapping";
 import { native } from "../lib/native";
 import { applyLayer } from "../lib/tar/apply";
 import type { BlobWriter, ContentStore } from "./content";
+import { IdmappedLayers, type LayerSharing } from "./idmapped-layers";
 import type { Metadata } from "./metadata";
 import { isMountPoint, mountsUnder, unmountAll } from "./mounts";
 
@@ -90,6 +92,12 @@ CREATE TABLE IF NOT EXISTS container_snapshots (
   lowers       TEXT NOT NULL DEFAULT '[]',
   created      TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS container_idmaps (
+  container_id TEXT PRIMARY KEY,
+  uid_base     INTEGER NOT NULL,
+  gid_base     INTEGER NOT NULL,
+  size         INTEGER NOT NULL
+);
 `;
 
 /** Overlay's mount data is one page; past this the lower dirs are passed as short links. */
@@ -101,12 +109,15 @@ export class SnapshotStore implements ContainerRootfs {
   private readonly metadata: Metadata;
   private readonly content: ContentStore;
   private readonly leases = new Set<Lease>();
+  /** How user-namespaced containers see the shared layers (idmapped mounts or shifted copies). */
+  private readonly idmappedLayers: IdmappedLayers;
 
-  constructor(opts: { dataRoot: string; metadata: Metadata; content: ContentStore }) {
+  constructor(opts: { dataRoot: string; metadata: Metadata; content: ContentStore; layerSharing?: LayerSharing }) {
     this.root = path.join(opts.dataRoot, "snapshots");
     this.containersDir = path.join(this.root, "containers");
     this.metadata = opts.metadata;
     this.content = opts.content;
+    this.idmappedLayers = new IdmappedLayers(this.root, opts.layerSharing);
     fs.mkdirSync(this.containersDir, { recursive: true, mode: 0o710 });
     this.metadata.ensureSchema(SCHEMA);
     this.repair();
@@ -309,15 +320,36 @@ export class SnapshotStore implements ContainerRootfs {
     return path.join(this.containerDir(containerId), "upper");
   }
 
-  async create(containerId: string): Promise<void> {
+  /**
+   * With an id mapping the container's root is its mapped root: the upper and work dirs are
+   * owned by it, its dir is searchable by its group, and every mount of its root sees the
+   * layers through the mapping.
+   */
+  async create(containerId: string, idMapping?: IdMapping): Promise<void> {
     const dir = this.containerDir(containerId);
     for (const sub of ["upper", "work", "merged"]) {
       fs.mkdirSync(path.join(dir, sub), { recursive: true, mode: 0o755 });
     }
     fs.chmodSync(dir, 0o710);
+    if (idMapping) {
+      for (const sub of ["upper", "work", "merged"]) fs.chownSync(path.join(dir, sub), idMapping.uidBase, idMapping.gidBase);
+      fs.chownSync(dir, 0, idMapping.gidBase);
+      // The runtime walks to the root as the mapped root: the shared parents must be searchable.
+      for (const parent of [this.root, this.containersDir]) fs.chmodSync(parent, fs.statSync(parent).mode | 0o001);
+      this.metadata.statement("INSERT OR REPLACE INTO container_idmaps (container_id, uid_base, gid_base, size) VALUES (?, ?, ?, ?)")
+        .run(containerId, idMapping.uidBase, idMapping.gidBase, idMapping.size);
+    }
     this.metadata.db
       .prepare("INSERT OR IGNORE INTO container_snapshots (container_id, created) VALUES (?, ?)")
       .run(containerId, new Date().toISOString());
+  }
+
+  /** The id mapping the container's root was made for, if any. */
+  idMapping(containerId: string): IdMapping | undefined {
+    const row = this.metadata.statement("SELECT uid_base, gid_base, size FROM container_idmaps WHERE container_id = ?").get(containerId) as
+      | { uid_base: number; gid_base: number; size: number }
+      | undefined;
+    return row ? { uidBase: row.uid_base, gidBase: row.gid_base, size: row.size } : undefined;
   }
 
   async mount(containerId: string, lowerDirs: string[]): Promise<string> {
@@ -329,21 +361,30 @@ export class SnapshotStore implements ContainerRootfs {
     const lowers = lowerDirs.map((d) => this.chainIdOfDir(d)).filter((id): id is string => id !== undefined);
     this.metadata.statement("UPDATE container_snapshots SET lowers = ? WHERE container_id = ?").run(JSON.stringify(lowers), containerId);
     // overlay wants at least one lower dir; an image without layers gets an empty one.
-    const bottomFirst = lowerDirs.length ? lowerDirs : [this.emptyDir()];
-    const topFirst = [...bottomFirst].reverse();
-    const upper = path.join(dir, "upper");
-    const work = path.join(dir, "work");
-    let data = `index=off,lowerdir=${topFirst.join(":")},upperdir=${upper},workdir=${work}`;
-    if (data.length > MAX_MOUNT_DATA) {
-      data = `index=off,lowerdir=${topFirst.map((d) => this.shortLink(d)).join(":")},upperdir=${upper},workdir=${work}`;
-      if (data.length > MAX_MOUNT_DATA) throw new SystemError(`too many layers to mount (${lowerDirs.length})`);
+    const shared = lowerDirs.length ? lowerDirs : [this.emptyDir()];
+    const idMapping = this.idMapping(containerId);
+    try {
+      // A mapped container's lowers: idmapped mounts of the shared layers (or shifted copies).
+      const bottomFirst = idMapping ? await this.idmappedLayers.prepare(dir, shared, idMapping) : shared;
+      const topFirst = [...bottomFirst].reverse();
+      const upper = path.join(dir, "upper");
+      const work = path.join(dir, "work");
+      let data = `index=off,lowerdir=${topFirst.join(":")},upperdir=${upper},workdir=${work}`;
+      if (data.length > MAX_MOUNT_DATA) {
+        data = `index=off,lowerdir=${topFirst.map((d) => this.shortLink(d)).join(":")},upperdir=${upper},workdir=${work}`;
+        if (data.length > MAX_MOUNT_DATA) throw new SystemError(`too many layers to mount (${lowerDirs.length})`);
+      }
+      native().mount("overlay", merged, "overlay", 0, data);
+    } catch (err) {
+      this.idmappedLayers.release(dir);
+      throw err;
     }
-    native().mount("overlay", merged, "overlay", 0, data);
     return merged;
   }
 
   async unmount(containerId: string): Promise<void> {
     unmountAll(this.mergedPath(containerId));
+    this.idmappedLayers.release(this.containerDir(containerId));
   }
 
   async remove(containerId: string): Promise<void> {
@@ -356,6 +397,7 @@ export class SnapshotStore implements ContainerRootfs {
       await removeTree(trash);
     }
     this.metadata.statement("DELETE FROM container_snapshots WHERE container_id = ?").run(containerId);
+    this.metadata.statement("DELETE FROM container_idmaps WHERE container_id = ?").run(containerId);
   }
 
   private chainIdOfDir(dir: string): string | undefined {

@@ -38,13 +38,24 @@ const EXPECTED: Record<string, string[]> = {
 };
 
 /**
+ * In a user namespace the host root's files refuse the mapped root before their read-only mount
+ * does (EACCES), and mknod itself is refused, so the node to open does not exist.
+ */
+const EXPECTED_IN_USERNS: Record<string, string[]> = {
+  ...EXPECTED,
+  "write-proc-sys-kernel": ["EACCES", "EROFS"],
+  "write-sys-fs-cgroup": ["EACCES", "EROFS"],
+  "open-mknod-block-device": ["ENOENT", "EPERM"],
+};
+
+/**
  * A breakout suite: a static probe (test/fixtures/breakout-probe.c, built here with gcc) runs
  * inside a default container, as an exec, and as a non-root user, and tries mount, unshare,
  * keyrings, module loading, device access, /proc/sys and cgroup writes, time and hostname,
  * open_by_handle_at (the "shocker" escape), host processes and leaked descriptors. Also
  * CVE-2024-21626: a working directory through /proc/self/fd never lands outside the container.
  */
-describe("breakout attempts from a default container all fail", () => {
+describe("breakout attempts from a default container (and a user-namespaced one) all fail", () => {
   let d: TestDaemon;
   useDaemon((daemon) => (d = daemon));
   let work: string;
@@ -57,7 +68,7 @@ describe("breakout attempts from a default container all fail", () => {
   after(() => fs.rmSync(work, { recursive: true, force: true }));
 
   /** Every attempt denied; as root, also denied the way Docker denies it (`exact`). */
-  const check = (output: string, where: string, exact = true): void => {
+  const check = (output: string, where: string, exact = true, expected = EXPECTED): void => {
     const results = new Map<string, string>();
     for (const line of output.trim().split("\n")) {
       const [name, verdict, how] = line.split(" ");
@@ -65,7 +76,7 @@ describe("breakout attempts from a default container all fail", () => {
       assert.ok(!line.startsWith("leaked-fd") && !line.startsWith("host-process"), `${where}: ${line}`);
       results.set(name, how);
     }
-    for (const [name, allowed] of Object.entries(EXPECTED)) {
+    for (const [name, allowed] of Object.entries(expected)) {
       assert.ok(results.has(name), `${where}: ${name} was not tried`);
       if (exact) assert.ok(allowed.includes(results.get(name) ?? ""), `${where}: ${name} answered ${results.get(name)}, expected ${allowed.join(" or ")}`);
     }
@@ -86,6 +97,18 @@ describe("breakout attempts from a default container all fail", () => {
     assert.equal(exec.code, 0, exec.stderr);
     check(exec.stdout, "docker exec");
     await d.wharf(["rm", "-f", "breakout"]);
+  });
+
+  test("the probe as root of a --userns=auto container (an unprivileged uid on the host)", async () => {
+    // A mapped root must be able to walk to its root filesystem (docs/userns.md); the test base is 0700.
+    fs.chmodSync(path.dirname(d.dataRoot), 0o711);
+    const mapped = await d.wharf(["run", "--rm", "--userns=auto", "-v", `${probe}:/probe:ro`, "busybox", "sh", "-c", "cat /proc/self/uid_map && /probe"]);
+    assert.equal(mapped.code, 0, mapped.stderr);
+    const [uidMap, ...probeLines] = mapped.stdout.trim().split("\n");
+    const [inside, outside] = uidMap.trim().split(/\s+/).map(Number);
+    assert.equal(inside, 0);
+    assert.ok(outside > 0, `the container's root is uid ${outside} on the host`);
+    check(probeLines.join("\n"), "--userns=auto", true, EXPECTED_IN_USERNS);
   });
 
   test("CVE-2024-21626: a working directory under /proc/self/fd never reaches the host", async () => {

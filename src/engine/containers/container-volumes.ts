@@ -44,6 +44,8 @@ export class ContainerVolumes {
         const existed = m.Name ? volumes.has(m.Name) : false;
         const v = volumes.create({ name: m.Name || undefined, driver: m.Driver, driverOpts: m.createOptions?.driverOpts, labels: m.createOptions?.labels });
         if (!existed && m.anonymous) made.push(v.Name);
+        // A volume made for a user-namespaced container belongs to its root (binds keep the host's owners).
+        if (!existed && record.IdMapping) fs.chownSync(v.Mountpoint, record.IdMapping.uidBase, record.IdMapping.gidBase);
         delete m.createOptions;
         m.Name = v.Name;
         m.Source = v.Mountpoint;

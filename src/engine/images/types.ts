@@ -3,6 +3,7 @@
  * Field names follow the OCI image config (lower case) and Docker's container config (upper
  * case) exactly, because both are serialized to clients as they are.
  */
+import type { IdMapping } from "../../lib/id-mapping";
 
 /** Docker's Healthcheck config (durations in nanoseconds). */
 export interface HealthConfig {
@@ -81,8 +82,8 @@ export interface ImageProvider {
 
 /** What the container engine needs from the snapshot store for a container's root filesystem. */
 export interface ContainerRootfs {
-  /** Creates the container's empty writable layer (upper + work dirs). */
-  create(containerId: string): Promise<void>;
+  /** Creates the container's empty writable layer (upper + work dirs), owned by the mapped root when mapped. */
+  create(containerId: string, idMapping?: IdMapping): Promise<void>;
   /** Mounts overlay(lower = image layers, upper = container layer) and returns the merged path. Idempotent. */
   mount(containerId: string, lowerDirs: string[]): Promise<string>;
   /** Idempotent: a container whose rootfs is not mounted is fine. */

@@ -32,6 +32,8 @@ export interface ApplyOptions {
   sink?: (chunk: Buffer) => Promise<void>;
   /** Owner of every extracted entry instead of the archive's (docker cp without -a). */
   owner?: { uid: number; gid: number };
+  /** The archive's owners as written on disk (docker cp -a into a user-namespaced container). */
+  mapOwner?: (uid: number, gid: number) => { uid: number; gid: number };
 }
 
 export interface ApplyResult {
@@ -58,6 +60,7 @@ interface Ctx {
   /** Directory mtimes are set last: creating children would change them again. */
   dirTimes: Array<{ path: string; mtime: Date }>;
   owner?: { uid: number; gid: number };
+  mapOwner?: ApplyOptions["mapOwner"];
 }
 
 /**
@@ -118,7 +121,7 @@ function entrySize(header: Buffer): number {
 }
 
 export async function applyLayer(root: string, input: Readable, opts: ApplyOptions = {}): Promise<ApplyResult> {
-  const ctx: Ctx = { root: fs.realpathSync(root), size: 0, dirTimes: [], owner: opts.owner };
+  const ctx: Ctx = { root: fs.realpathSync(root), size: 0, dirTimes: [], owner: opts.owner, mapOwner: opts.mapOwner };
   const raw = new DigestStream();
   const feedRaw = pipeline(input, raw);
   feedRaw.catch(() => undefined); // awaited below; this only prevents an unhandled rejection
@@ -257,7 +260,9 @@ function paxNumber(h: Header, key: string): number | undefined {
 
 function owner(ctx: Ctx, h: Header): { uid: number; gid: number } {
   if (ctx.owner) return ctx.owner;
-  return { uid: paxNumber(h, "uid") ?? h.uid ?? 0, gid: paxNumber(h, "gid") ?? h.gid ?? 0 };
+  const uid = paxNumber(h, "uid") ?? h.uid ?? 0;
+  const gid = paxNumber(h, "gid") ?? h.gid ?? 0;
+  return ctx.mapOwner ? ctx.mapOwner(uid, gid) : { uid, gid };
 }
 
 function mtimeOf(h: Header): Date {

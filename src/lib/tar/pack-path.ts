@@ -19,11 +19,16 @@ export function nodeStream(pack: tar.Pack): Readable {
  * Symlinks are stored, never followed — except the path itself with `followTop` (cp -L).
  * Devices, fifos and sockets are left out, as docker cp leaves them.
  */
-export function packPath(abs: string, name: string, opts: { followTop?: boolean } = {}): Readable {
+export function packPath(
+  abs: string,
+  name: string,
+  opts: { followTop?: boolean; mapOwner?: (uid: number, gid: number) => { uid: number; gid: number } } = {},
+): Readable {
   const pack = tar.pack();
   const walk = async (p: string, entryName: string, top: boolean): Promise<void> => {
     const st = top && opts.followTop ? fs.statSync(p) : fs.lstatSync(p);
-    const base = { name: entryName, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: st.mtime };
+    const { uid, gid } = opts.mapOwner ? opts.mapOwner(st.uid, st.gid) : st;
+    const base = { name: entryName, mode: st.mode & 0o7777, uid, gid, mtime: st.mtime };
     if (st.isSymbolicLink()) {
       pack.entry({ ...base, type: "symlink", linkname: fs.readlinkSync(p) });
     } else if (st.isDirectory()) {

@@ -18,6 +18,8 @@ export interface PackOptions {
   mtime?: Date;
   /** Root-relative paths (no leading "/") to leave out, with everything below them. */
   exclude?: string[];
+  /** Owners as written (a user-namespaced container's files go back to the ids its image uses). */
+  mapOwner?: (uid: number, gid: number) => { uid: number; gid: number };
 }
 
 type HeaderArgument = Partial<tar.Header> & Pick<tar.Header, "name"> & { pax?: Record<string, string> };
@@ -31,7 +33,7 @@ const SKIPPED_XATTRS = new Set(["security.selinux"]);
 export function packDirectory(root: string, opts: PackOptions = {}): tar.Pack {
   const pack = tar.pack();
   const exclude = new Set((opts.exclude ?? []).map((p) => p.replace(/^\/+|\/+$/g, "")));
-  const writer = new DirectoryWriter(pack, opts.whiteouts ?? true, opts.mtime, exclude);
+  const writer = new DirectoryWriter(pack, opts.whiteouts ?? true, opts.mtime, exclude, opts.mapOwner);
   writer.walk(root, "").then(
     () => pack.finalize(),
     (err: Error) => pack.destroy(err),
@@ -48,6 +50,7 @@ class DirectoryWriter {
     private readonly whiteouts: boolean,
     private readonly mtime: Date | undefined,
     private readonly exclude: Set<string>,
+    private readonly mapOwner?: PackOptions["mapOwner"],
   ) {}
 
   async walk(absDir: string, relDir: string): Promise<void> {
@@ -63,16 +66,17 @@ class DirectoryWriter {
   }
 
   private base(rel: string, st: fs.Stats, pax: Record<string, string>): HeaderArgument {
+    const { uid, gid } = this.mapOwner ? this.mapOwner(st.uid, st.gid) : st;
     const header: HeaderArgument = {
       name: rel,
       // The full st_mode: tar-stream masks it to 0o7777 but would replace a plain 0 by 0644.
       mode: st.mode,
-      uid: Math.min(st.uid, MAX_USTAR_ID),
-      gid: Math.min(st.gid, MAX_USTAR_ID),
+      uid: Math.min(uid, MAX_USTAR_ID),
+      gid: Math.min(gid, MAX_USTAR_ID),
       mtime: this.mtime ?? new Date(Math.floor(st.mtimeMs / 1000) * 1000),
     };
-    if (st.uid > MAX_USTAR_ID) pax.uid = String(st.uid);
-    if (st.gid > MAX_USTAR_ID) pax.gid = String(st.gid);
+    if (uid > MAX_USTAR_ID) pax.uid = String(uid);
+    if (gid > MAX_USTAR_ID) pax.gid = String(gid);
     return header;
   }
 
