@@ -1,4 +1,5 @@
 import type { Readable, Writable } from "node:stream";
+import type { IdMapping } from "../lib/id-mapping";
 
 /**
  * The OCI runtime boundary as the container engine sees it. The implementation runs the
@@ -51,6 +52,8 @@ export interface SpecInput {
   initPath?: string;
   shmSize?: number;
   sysctls?: Record<string, string>;
+  /** A user namespace with this mapping (--userns=auto or the daemon's remap); absent = the host's ids. */
+  idMapping?: IdMapping;
 }
 
 export interface CreateOptions {
@@ -69,6 +72,8 @@ export interface CreateOptions {
    */
   stdinOnce?: boolean;
   tty: boolean;
+  /** HostConfig.Runtime: one of the runtimes the daemon offers; unset = its default. */
+  runtime?: string;
 }
 
 export interface RuntimeState {

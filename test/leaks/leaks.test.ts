@@ -26,6 +26,19 @@ test("no conmon or runtime processes of test daemons are left", () => {
   assert.deepEqual(leftovers, []);
 });
 
+test("no qemu-system or virtiofsd of test daemons' vm containers is left", () => {
+  // Their command lines carry the test daemon's state dir (qemu's -pidfile) or rootfs (virtiofsd's source).
+  const vms = processesMatching("/tmp/wharf-test-").filter((p) => /qemu-system|virtiofsd/.test(p));
+  assert.deepEqual(vms, []);
+  // virtiofsd's lock files (one per vm container, removed with it).
+  const locks = fs.existsSync("/run/virtiofsd") ? fs.readdirSync("/run/virtiofsd").filter((n) => n.startsWith("vfs-")) : [];
+  const stale = locks.filter((n) => {
+    const pid = Number(fs.readFileSync(`/run/virtiofsd/${n}`, "utf8").trim());
+    return !(pid > 0 && fs.existsSync(`/proc/${pid}`));
+  });
+  assert.deepEqual(stale, []);
+});
+
 test("no mounts of test daemons are left", () => {
   const mounts = fs
     .readFileSync("/proc/self/mountinfo", "utf8")

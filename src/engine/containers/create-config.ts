@@ -1,5 +1,6 @@
 import * as os from "node:os";
 import { InvalidParameterError, NotFoundError } from "../../lib/errors";
+import { VM_RUNTIME_NAME, vmRefusal } from "../../runtime/vm/vm-limits";
 import type { ImageRecord } from "../images/types";
 import { type PortBindingsRequest, validatePortBindings } from "../networks/ports";
 import type { CreateContainerRequest } from "./create-request";
@@ -225,6 +226,20 @@ export function buildContainerConfig(
   validatePortBindings((hostConfig.PortBindings as PortBindingsRequest | null) ?? {});
   if (!limits.runtimes.includes(hostConfig.Runtime)) {
     throw new InvalidParameterError(`unknown or invalid runtime name: ${hostConfig.Runtime}`);
+  }
+  if (hostConfig.Runtime === VM_RUNTIME_NAME) {
+    const refusal = vmRefusal({
+      pidMode: hostConfig.PidMode as string | undefined,
+      networkMode: hostConfig.NetworkMode as string | undefined,
+      ipcMode: hostConfig.IpcMode as string | undefined,
+      utsMode: hostConfig.UTSMode as string | undefined,
+      privileged: hostConfig.Privileged,
+      devices: hostConfig.Devices as unknown[] | null | undefined,
+      memory: hostConfig.Memory,
+      binds: hostConfig.Binds as unknown[] | null | undefined,
+      mounts: hostConfig.Mounts as unknown[] | null | undefined,
+    });
+    if (refusal) throw new InvalidParameterError(refusal);
   }
 
   // An entrypoint given on the command line replaces the image's entrypoint and its cmd.
