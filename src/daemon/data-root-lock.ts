@@ -31,6 +31,10 @@ export function lockDataRoot(dataRoot: string): () => void {
 
 function isWharfd(pid: number): boolean {
   try {
+    // A thread id answers under /proc too (the old pid reused as a thread, even one of this
+    // daemon's own, as in rootless mode's fresh pid namespace): only a process owns a lock.
+    const tgid = /^Tgid:\s*(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
+    if (Number(tgid) !== pid) return false;
     return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("wharfd");
   } catch {
     return false;

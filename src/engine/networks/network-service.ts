@@ -27,6 +27,8 @@ export interface NetworkServiceDeps {
   cniPath?: string;
   /** Name resolution for user networks (not for the default bridge, as in Docker). */
   dns?: EmbeddedDns;
+  /** Rootless mode: forwards published ports from the host into the daemon's network namespace. */
+  hostPorts?: { publish(mappings: PortMapping[]): Promise<void>; unpublish(mappings: PortMapping[]): Promise<void> };
   log: { info(obj: object, msg?: string): void; warn(obj: object, msg?: string): void };
 }
 
@@ -324,6 +326,7 @@ export class NetworkService {
         await this.writeAttachment(req.containerId, file);
         entry.result = await cniAdd(entry.list, { containerId: req.containerId, netnsPath, ifName: entry.ifName, runtimeConfig: entry.runtimeConfig }, this.cniPath);
         await this.writeAttachment(req.containerId, file);
+        if (this.deps.hostPorts) await this.deps.hostPorts.publish(portMappings);
         this.ports.set(req.containerId, portMappings);
         await this.serveDns(network);
         const endpoint = { ...endpointFrom(network, entry.result), Aliases: req.aliases?.length ? req.aliases : null };
@@ -347,6 +350,10 @@ export class NetworkService {
           this.deps.log.warn({ id: containerId, network: entry.network, err: errorMessage(err) }, "CNI DEL failed"),
         );
       }
+    }
+    if (this.deps.hostPorts) {
+      const published = file?.entries.flatMap((e) => e.runtimeConfig.portMappings) ?? this.ports.get(containerId) ?? [];
+      await this.deps.hostPorts.unpublish(published).catch((err: unknown) => this.deps.log.warn({ id: containerId, err: errorMessage(err) }, "removing the port forwards failed"));
     }
     const netnsPath = file?.netnsPath ?? this.netnsPath(containerId);
     unmountAll(netnsPath);
