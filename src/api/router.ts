@@ -180,6 +180,17 @@ export function filtersParam(query: URLSearchParams): Map<string, string[]> {
 
 // ---- response helpers -----------------------------------------------------------------------
 
+/**
+ * Calls `fn` once if the client goes away before this response is done. Listens on the
+ * response, not the socket: a kept-alive connection carries many requests and would collect a
+ * listener per request.
+ */
+export function onClientGone(res: ServerResponse, fn: () => void): void {
+  res.once("close", () => {
+    if (!res.writableFinished) fn();
+  });
+}
+
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(text) });

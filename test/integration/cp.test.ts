@@ -4,6 +4,21 @@ import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { type TestDaemon, ensureBusybox, run, startDaemon } from "../helpers/daemon";
 
+/**
+ * Mounts under `dir` still there once the copy's response has ended: the daemon lets go of
+ * them when its side of the stream closes, which may come just after the client is done.
+ */
+async function mountsLeftUnder(dir: string): Promise<string[]> {
+  dir = `${dir}/`;
+  let left: string[] = [];
+  for (let i = 0; i < 50; i++) {
+    left = fs.readFileSync("/proc/self/mountinfo", "utf8").split("\n").filter((line) => line.includes(dir));
+    if (left.length === 0) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return left;
+}
+
 describe("cp (docker CLI and wharf CLI against wharfd)", () => {
   let d: TestDaemon;
   let local: string;
@@ -74,7 +89,7 @@ describe("cp (docker CLI and wharf CLI against wharfd)", () => {
     const r = await d.docker(["cp", "src:/d/e/f", stopped]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(fs.readFileSync(stopped, "utf8"), "hi\n");
-    assert.ok(!fs.readFileSync("/proc/self/mountinfo", "utf8").includes(d.dataRoot), "the stopped container's root is unmounted again");
+    assert.deepEqual(await mountsLeftUnder(d.dataRoot), [], "the stopped container's root is unmounted again");
     const missing = await d.docker(["cp", "src:/nosuch", path.join(local, "x")]);
     assert.notEqual(missing.code, 0);
     assert.match(missing.stderr, /Could not find the file \/nosuch in container src/);
@@ -107,8 +122,20 @@ describe("cp (docker CLI and wharf CLI against wharfd)", () => {
     const out = path.join(local, "from-stopped.txt");
     assert.equal((await d.docker(["cp", "vols:/data/into-volume.txt", out])).code, 0);
     assert.equal(fs.readFileSync(out, "utf8"), "in the volume\n");
-    assert.ok(!fs.readFileSync("/proc/self/mountinfo", "utf8").includes(d.dataRoot), "no root or volume stays mounted");
+    assert.deepEqual(await mountsLeftUnder(d.dataRoot), [], "no root or volume stays mounted");
     assert.equal((await d.docker(["rm", "-v", "vols"])).code, 0);
     assert.equal((await d.docker(["volume", "rm", "cpvol", "cpro"])).code, 0);
+  });
+
+  test("cp sees the container's own /etc/hostname, /etc/hosts and /etc/resolv.conf, not the image's", async () => {
+    assert.equal((await d.wharf(["run", "-d", "--name", "etc", "--hostname", "cp-host", "--add-host", "db.test:10.9.9.9", "--dns", "127.0.0.1", "busybox", "sleep", "300"])).code, 0);
+    const hostname = await d.docker(["cp", "etc:/etc/hostname", "-"]);
+    assert.equal(hostname.code, 0, hostname.stderr);
+    assert.match(hostname.stdout, /cp-host\n/);
+    assert.match((await d.docker(["cp", "etc:/etc/hosts", "-"])).stdout, /10\.9\.9\.9\s+db\.test/);
+    assert.match((await d.docker(["cp", "etc:/etc/resolv.conf", "-"])).stdout, /nameserver 127\.0\.0\.1/);
+    // the /etc files' binds show their source, under the data root's containers/ (the root itself stays: it runs)
+    assert.deepEqual(await mountsLeftUnder(path.join(d.dataRoot, "containers")), [], "nothing stays mounted");
+    assert.equal((await d.wharf(["rm", "-f", "etc"])).code, 0);
   });
 });

@@ -692,6 +692,8 @@ describe("registry auth and TLS", () => {
       assertError(await request(reg.port, "POST", "/v2/auth/app/blobs/uploads/"), 401, "UNAUTHORIZED");
       assertError(await request(reg.port, "GET", "/v2/_catalog"), 401, "UNAUTHORIZED");
       assert.deepEqual((await request(reg.port, "GET", "/v2/_catalog", { headers: basic("alice", "secret") })).json().repositories, ["auth/app"]);
+      assertError(await request(reg.port, "GET", "/metrics"), 401, "UNAUTHORIZED");
+      assert.match((await request(reg.port, "GET", "/metrics", { headers: basic("alice", "secret") })).body.toString(), /wharf_registry_http_requests_total/);
       await waitFor(() => reg.stderr().includes('"user":"alice"'));
       assert.match(reg.stderr(), /"user":"alice"/);
     } finally {

@@ -3,7 +3,7 @@ import type { ContainerArchive, PathStat } from "../../engine/containers/archive
 import type { ContainerFilesystem } from "../../engine/containers/filesystem";
 import { InvalidParameterError } from "../../lib/errors";
 import type { ImageRuntimeConfig } from "../../engine/images/types";
-import { type Router, boolParam, readJson, sendJson } from "../router";
+import { boolParam, onClientGone, readJson, type Router, sendJson } from "../router";
 
 /** The commit body is an image runtime config (Cmd, Env, ...); unknown fields pass through. */
 const commitConfigSchema = z.object({}).passthrough();
@@ -29,7 +29,7 @@ export function registerContainerFsRoutes(router: Router, fsOps: ContainerFilesy
   router.get("/containers/:id/archive", async ({ req, res, params, query }) => {
     const { stat, stream } = await archive.get(params.id, pathParam(query));
     res.writeHead(200, { "Content-Type": "application/x-tar", "X-Docker-Container-Path-Stat": statHeader(stat) });
-    req.socket.once("close", () => stream.destroy());
+    onClientGone(res, () => stream.destroy());
     stream.pipe(res);
   });
 
@@ -47,7 +47,7 @@ export function registerContainerFsRoutes(router: Router, fsOps: ContainerFilesy
   router.get("/containers/:id/export", async ({ req, res, params }) => {
     const stream = await fsOps.export(params.id);
     res.writeHead(200, { "Content-Type": "application/x-tar" });
-    req.socket.once("close", () => stream.destroy());
+    onClientGone(res, () => stream.destroy());
     stream.pipe(res);
   });
 

@@ -12,7 +12,7 @@ import { pruneFilter } from "../../engine/prune-filter";
 import { STDERR, STDOUT, frame } from "../../lib/stdcopy";
 import { readLog } from "../../runtime/logfile";
 import type { AttachStreams } from "../../runtime/types";
-import { type Router, boolParam, filtersParam, intParam, readJson, sendEmpty, sendJson, terminalSizeParams } from "../router";
+import { boolParam, filtersParam, intParam, onClientGone, readJson, type Router, sendEmpty, sendJson, terminalSizeParams } from "../router";
 import { writeUpgradeHeaders } from "../server";
 import { versionAtLeast } from "../version";
 
@@ -145,7 +145,7 @@ export function registerContainerRoutes(router: Router, deps: ContainerRouteDeps
     const stream = boolParam(query, "stream", true);
     const oneShot = boolParam(query, "one-shot");
     let closed = false;
-    req.socket.once("close", () => (closed = true));
+    onClientGone(res, () => (closed = true));
     let previous = oneShot ? undefined : await containers.statsPoint(record.Id);
     res.writeHead(200, { "Content-Type": "application/json" });
     // Docker samples once a second; the first document already carries a previous point.
@@ -187,7 +187,7 @@ export function registerContainerRoutes(router: Router, deps: ContainerRouteDeps
     res.writeHead(200, { "Content-Type": "application/json" });
     res.flushHeaders();
     let clientGone = false;
-    req.socket.once("close", () => (clientGone = true));
+    onClientGone(res, () => (clientGone = true));
     const code = await exited;
     if (!clientGone) res.end(JSON.stringify({ StatusCode: code, Error: null }) + "\n");
   });
@@ -215,7 +215,7 @@ export function registerContainerRoutes(router: Router, deps: ContainerRouteDeps
     const until = unixSeconds(query, "until");
     const tty = record.Config.Tty;
     const abort = new AbortController();
-    req.socket.once("close", () => abort.abort());
+    onClientGone(res, () => abort.abort());
     const following = follow && record.State.Running;
     const stopWhen = following ? containers.waitFor(record.Id, "not-running").then(() => undefined) : undefined;
     res.writeHead(200, { "Content-Type": streamContentType(tty, apiVersion) });

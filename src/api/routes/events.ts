@@ -1,6 +1,6 @@
 import { type EngineEvent, type EventLog, eventFilter } from "../../engine/events";
 import { InvalidParameterError, errorMessage } from "../../lib/errors";
-import { type Router, filtersParam } from "../router";
+import { filtersParam, onClientGone, type Router } from "../router";
 
 /** since/until as Docker sends them: unix seconds with an optional fraction ("1700000000.5"). */
 function nanos(query: URLSearchParams, name: string): number | undefined {
@@ -44,7 +44,7 @@ export function registerEventRoutes(router: Router, log: EventLog): void {
         resolve();
       };
       const timer = until !== undefined ? setTimeout(finish, Math.max(0, (until - nowNs) / 1e6)) : undefined;
-      req.socket.once("close", finish);
+      onClientGone(res, finish);
     });
     if (!res.writableEnded) res.end();
   });

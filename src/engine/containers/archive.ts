@@ -10,6 +10,8 @@ import type { ImageService } from "../images/image-service";
 import type { SnapshotStore } from "../../store/snapshots";
 import type { ContainerService } from "./container-service";
 import type { MountPoint } from "./mounts";
+import type { ContainerRecord } from "./types";
+import { containerOwners, hostOwners } from "./mapped-ownership";
 
 /** Docker's X-Docker-Container-Path-Stat: Go's os.FileMode bits for the type. */
 const GO_MODE_DIR = 2 ** 31;
@@ -47,14 +49,21 @@ export class ContainerArchive {
     const record = this.deps.containers.get(idOrName);
     const lower = this.deps.images.layerDirs(this.deps.images.resolve(record.Image));
     const root = fs.realpathSync(await this.deps.snapshots.mount(record.Id, lower));
-    let unmountVolumes: () => void;
+    let unmountVolumes: () => void = () => undefined;
+    let thaw: () => void = () => undefined;
     try {
-      unmountVolumes = mountVolumesUnder(root, record.MountPoints ?? []);
+      // From here until release, nothing inside may move paths under our walk, not even under
+      // the volume mounts we place (CVE-2018-15664).
+      thaw = await this.deps.containers.hostAccess.freeze(record.Id);
+      unmountVolumes = mountVolumesUnder(root, [...etcFileMounts(record), ...(record.MountPoints ?? [])]);
     } catch (err) {
+      thaw();
+      unmountVolumes();
       if (!record.State.Running) await this.deps.snapshots.unmount(record.Id).catch(() => undefined);
       throw err;
     }
     const release = (): void => {
+      thaw();
       unmountVolumes();
       if (!this.deps.containers.get(record.Id).State.Running) void this.deps.snapshots.unmount(record.Id).catch(() => undefined);
     };
@@ -104,7 +113,7 @@ export class ContainerArchive {
       const resolved = this.resolve(root, idOrName, containerPath, false);
       stat = this.statOf(resolved, containerPath);
       const rebase = containerPath.endsWith("/.") || stat.name === "/" ? "." : stat.name;
-      stream = packPath(resolved, rebase);
+      stream = packPath(resolved, rebase, { mapOwner: containerOwners(this.deps.containers.get(idOrName).IdMapping) });
     } catch (err) {
       release();
       throw err;
@@ -115,7 +124,10 @@ export class ContainerArchive {
 
   /** Extracts a tar into an existing directory of the container. */
   async put(idOrName: string, containerPath: string, input: Readable, opts: { copyUIDGID: boolean }): Promise<void> {
-    const points = this.deps.containers.get(idOrName).MountPoints ?? [];
+    const record = this.deps.containers.get(idOrName);
+    const points = record.MountPoints ?? [];
+    // A user-namespaced container's root is its mapped root on the host (as dockerd's remapped root).
+    const rootOwner = record.IdMapping ? { uid: record.IdMapping.uidBase, gid: record.IdMapping.gidBase } : { uid: 0, gid: 0 };
     const { root, release, readonly } = await this.root(idOrName);
     try {
       // Docker's checks: a read-only mount refuses, a writable one is fine even on a --read-only root.
@@ -124,11 +136,27 @@ export class ContainerArchive {
       if (readonly && !mount) throw new ConflictError("container rootfs is marked read-only");
       const dest = this.resolve(root, idOrName, containerPath, true);
       if (!fs.statSync(dest).isDirectory()) throw new InvalidParameterError(`extraction point is not a directory`);
-      await applyLayer(dest, input, opts.copyUIDGID ? {} : { owner: { uid: 0, gid: 0 } });
+      await applyLayer(dest, input, opts.copyUIDGID ? { mapOwner: hostOwners(record.IdMapping) } : { owner: rootOwner });
     } finally {
       release();
     }
   }
+}
+
+/**
+ * The container's /etc/hostname, /etc/hosts and /etc/resolv.conf are the daemon's files bound
+ * over the image's (once the container has run): cp must see those, as the container does.
+ * An explicit mount of the same path comes later in the list and wins.
+ */
+function etcFileMounts(record: ContainerRecord): MountPoint[] {
+  const files: Array<[string, string]> = [
+    ["/etc/hostname", record.HostnamePath],
+    ["/etc/hosts", record.HostsPath],
+    ["/etc/resolv.conf", record.ResolvConfPath],
+  ];
+  return files
+    .filter(([, source]) => source && fs.existsSync(source))
+    .map(([destination, source]) => ({ Type: "bind", Source: source, Destination: destination, Mode: "", RW: true, Propagation: "rprivate" }));
 }
 
 /** The innermost mount whose destination holds `containerPath` (by path, as Docker decides it). */

@@ -102,6 +102,8 @@ export class ExecService {
     if (exec.running) throw new ConflictError(`Exec command ${execId} is already running`);
     if (exec.exitCode !== null) throw new ConflictError(`Exec command ${execId} has already run`);
     this.assertRunnable(exec.containerId);
+    // A process joining a cgroup frozen for a copy would freeze half-started
+    await this.deps.containers.hostAccess.settled(exec.containerId);
     const req = exec.request;
     const user = req.User ? await this.deps.resolveUser(this.deps.rootfs.mergedPath(exec.containerId), req.User) : undefined;
     const proc = await this.deps.runtime.exec(exec.containerId, {

@@ -5,6 +5,7 @@ import { NotFoundError } from "../../lib/errors";
 import { nativeErrno, native } from "../../lib/native";
 import { nodeStream } from "../../lib/tar/pack-path";
 import { packDirectory } from "../../lib/tar/write";
+import { containerOwners } from "./mapped-ownership";
 import { repoTagReference } from "../../lib/reference";
 import { applyChanges } from "../images/changes";
 import { hostArchitecture } from "../images/config";
@@ -95,8 +96,11 @@ export class ContainerFilesystem {
   async export(idOrName: string): Promise<Readable> {
     const record = this.deps.containers.get(idOrName);
     const merged = await this.deps.snapshots.mount(record.Id, this.lowerDirs(record));
-    const stream = nodeStream(packDirectory(merged, { whiteouts: false }));
+    // Frozen while the tar is read, so nothing inside can swap a directory for a symlink to the host's files.
+    const thaw = await this.deps.containers.hostAccess.freeze(record.Id);
+    const stream = nodeStream(packDirectory(merged, { whiteouts: false, mapOwner: containerOwners(record.IdMapping) }));
     const release = (): void => {
+      thaw();
       // A stopped container's root was mounted only for this export.
       if (!this.deps.containers.get(record.Id).State.Running) void this.deps.snapshots.unmount(record.Id).catch(() => undefined);
     };
@@ -124,7 +128,7 @@ export class ContainerFilesystem {
     if (pause) await this.deps.containers.pause(record.Id);
     const lease = this.deps.images.lease();
     try {
-      const layer = await this.deps.snapshots.applyLayer(nodeStream(packDirectory(this.deps.snapshots.upperPath(record.Id), { whiteouts: true })), {
+      const layer = await this.deps.snapshots.applyLayer(nodeStream(packDirectory(this.deps.snapshots.upperPath(record.Id), { whiteouts: true, mapOwner: containerOwners(record.IdMapping) })), {
         parent: image.chainIds[image.chainIds.length - 1],
         lease,
       });

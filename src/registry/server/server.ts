@@ -266,6 +266,8 @@ export class RegistryServer {
     if (p === "/metrics") {
       ctx.route = "metrics";
       if (ctx.method !== "GET" && ctx.method !== "HEAD") throw new RegistryError("UNSUPPORTED");
+      // With auth configured, only a signed-in client (a scraper with Basic credentials) reads them.
+      await this.authorize(ctx, [], true);
       send(ctx.res, 200, { "Content-Type": "text/plain; version=0.0.4" }, this.metrics.render());
       return;
     }
