@@ -7,15 +7,17 @@ import { logs } from "./logs";
 import { pull } from "./pull";
 import { build } from "./build";
 import { throughput } from "./throughput";
+import { userns } from "./userns";
+import { vm } from "./vm";
 
 /**
  * The benchmark suite: starts a private wharfd and a private dockerd 20.10, runs each scenario
  * against both within its time budget, stops both, prints one table and writes JSON.
  *
- *   node dist/bench/suite.js [--quick] [--only latency,exec,throughput,density,api,logs,pull,build] [--n1000]
+ *   node dist/bench/suite.js [--quick] [--only latency,exec,throughput,density,api,logs,pull,build,userns,vm] [--n1000]
  */
 
-const ALL: Scenario[] = [latency, execLatency, throughput, density, api, logs, pull, build];
+const ALL: Scenario[] = [latency, execLatency, throughput, density, api, logs, pull, build, userns, vm];
 
 export async function main(argv: string[]): Promise<void> {
   const flags = new Set<string>();

@@ -9,7 +9,9 @@ PACKAGES=(runc conmon busybox-static containernetworking-plugins tini catatonit
   tmux # the terminal the TTY tests type into
   docker-registry apache2-utils # a reference registry (and htpasswd) for the pull tests
   skopeo umoci # independent image tools for the registry and pull tests
-  docker.io) # Docker 20.10's dockerd, started privately by the registry interop test (docker push/pull)
+  docker.io # Docker 20.10's dockerd, started privately by the registry interop test (docker push/pull)
+  qemu-system-x86 cpio gcc libc6-dev # --runtime vm: qemu + virtiofsd, and the guest agent's static build and initramfs
+  rootlesskit slirp4netns uidmap) # rootless mode (docs/rootless.md): user namespace, user-mode network, newuidmap/newgidmap
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
@@ -29,6 +31,9 @@ if ((${#missing[@]})); then
 fi
 
 getent group wharf >/dev/null || groupadd --system wharf
+# slirp4netns (rootless mode) opens /dev/net/tun as an ordinary user: Debian's udev makes it 0666,
+# machines without udev leave it 0600.
+[ -c /dev/net/tun ] && chmod 0666 /dev/net/tun
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: installing npm packages from the lock file"
@@ -41,6 +46,10 @@ if [ ! -f native/build/Release/wharf_native.node ] || [ native/wharf_native.c -n
   (cd native && npx node-gyp rebuild --silent >/dev/null)
 fi
 
-for tool in wharf wharfd; do
+# The vm runtime's guest kernel (unpacked from Debian's cloud kernel package, not installed) and
+# initramfs with the agent: /var/lib/wharf-vm/current/{vmlinuz,initrd.img}. Quick when up to date.
+scripts/build-vm-assets.sh
+
+for tool in wharf wharfd wharfd-rootless wharf-vm-runtime; do
   ln -sf "$PWD/bin/$tool" "/usr/local/bin/$tool"
 done

@@ -29,6 +29,7 @@ import { LogRotator } from "../engine/containers/log-rotator";
 import { EventLog } from "../engine/events";
 import { ImageService } from "../engine/images/image-service";
 import { hostArchitecture } from "../engine/images/config";
+import type { RegistryCredentials } from "../engine/distribution/auth";
 import { pullImage } from "../engine/distribution/pull";
 import type { Distribution } from "../engine/distribution/registries";
 import { parseNormalizedNamed, tagNameOnly } from "../lib/reference";
@@ -39,11 +40,16 @@ import { VolumeService } from "../engine/volumes/volume-service";
 import { VolumeStore } from "../engine/volumes/volume-store";
 import { ConmonRuntime } from "../runtime/conmon-runtime";
 import { detectRuntime, findConmon, findInitBinary } from "../runtime/detect";
+import { setupVmRuntime } from "../runtime/vm/setup";
+import { VM_RUNTIME_NAME } from "../runtime/vm/vm-limits";
 import { resolveUser } from "../runtime/user";
 import { ContentStore } from "../store/content";
 import { Metadata } from "../store/metadata";
 import { SnapshotStore } from "../store/snapshots";
+import { UsernsPolicy } from "../engine/containers/userns-mode";
 import { lockDataRoot } from "./data-root-lock";
+import { detectRootless } from "./rootless";
+import { RootlessKitPorts } from "../engine/networks/rootlesskit-ports";
 import { type DaemonOptions, parseDaemonOptions } from "./options";
 
 export const VERSION = "0.1.0";
@@ -68,23 +74,35 @@ function cgroupVersion(): "1" | "2" {
 /** Wires the layers together: the only place that knows every constructor. */
 export async function startDaemon(opts: DaemonOptions): Promise<{ shutdown(): Promise<void> }> {
   if (process.getuid && process.getuid() !== 0) {
-    throw new Error("wharfd must run as root (rootless mode is not available yet)");
+    throw new Error("wharfd must run as root; an ordinary user starts it with wharfd-rootless (docs/rootless.md)");
   }
   const log = pino({ level: opts.logLevel, base: { pid: process.pid } }, pino.destination(2));
+  const rootless = detectRootless();
+  if (rootless) log.info({ portApi: rootless.portApiSocket ?? null }, "rootless mode: no cgroup limits, ports forwarded by rootlesskit");
+  if (rootless && !rootless.portApiSocket) log.warn({}, "rootless mode without rootlesskit: published ports are reachable only inside the daemon's network namespace");
   fs.mkdirSync(opts.dataRoot, { recursive: true, mode: 0o710 });
   fs.mkdirSync(opts.execRoot, { recursive: true, mode: 0o700 });
   const unlock = lockDataRoot(opts.dataRoot);
 
   const metadata = new Metadata(opts.dataRoot);
   const content = new ContentStore(opts.dataRoot);
-  const snapshots = new SnapshotStore({ dataRoot: opts.dataRoot, metadata, content });
+  const snapshots = new SnapshotStore({ dataRoot: opts.dataRoot, metadata, content, layerSharing: opts.userns.layers });
+  if (opts.userns.remap && opts.userns.defaultMode === "auto") throw new Error("--userns-remap and --userns-default=auto cannot be used together");
+  const userns = new UsernsPolicy({ remap: opts.userns.remap, defaultMode: opts.userns.defaultMode, poolUser: opts.userns.poolUser }, metadata);
   const runtimeChoice = detectRuntime(opts.runtime);
+  const vm = setupVmRuntime({ root: path.join(opts.execRoot, VM_RUNTIME_NAME), kernel: opts.vmKernel, initrd: opts.vmInitrd, log });
+  const defaultRuntime = opts.defaultRuntime || runtimeChoice.name;
+  if (![runtimeChoice.name, VM_RUNTIME_NAME].includes(defaultRuntime)) {
+    throw new Error(`--default-runtime ${defaultRuntime}: not a runtime of this daemon (${runtimeChoice.name} or ${VM_RUNTIME_NAME})`);
+  }
   const runtime = new ConmonRuntime({
     runtimePath: runtimeChoice.path,
     runtimeName: runtimeChoice.name,
     execRoot: opts.execRoot,
     conmonPath: findConmon(),
     logger: log,
+    extraRuntimes: { [VM_RUNTIME_NAME]: vm.runtimePath },
+    rootless: rootless !== undefined,
   });
   const store = new ContainerStore(metadata);
   const eventLog = new EventLog();
@@ -120,6 +138,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<{ shutdown(): Pr
     bridgeName: opts.bridge,
     bip: opts.bip,
     defaultAddressPool: opts.defaultAddressPool,
+    hostPorts: rootless?.portApiSocket ? new RootlessKitPorts(rootless.portApiSocket) : undefined,
     log,
   });
   networks.init();
@@ -143,13 +162,15 @@ export async function startDaemon(opts: DaemonOptions): Promise<{ shutdown(): Pr
     images,
     rootfs: snapshots,
     runtime,
-    limits: { ncpu: os.cpus().length, runtimes: [runtimeChoice.name], hasNetwork: (name) => networks.has(name) },
+    limits: { ncpu: os.cpus().length, runtimes: [runtimeChoice.name, VM_RUNTIME_NAME], hasNetwork: (name) => networks.has(name) },
     networks,
-    defaultRuntime: runtimeChoice.name,
+    defaultRuntime,
     cgroupParent: opts.cgroupParent,
     initPath,
     resolveUser,
     eventLog,
+    userns,
+    noCgroupLimits: rootless !== undefined,
     log,
   });
   const health = new HealthMonitor({ containers, runtime });
@@ -164,10 +185,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<{ shutdown(): Pr
   registerSystemRoutes(router, {
     version: VERSION,
     dataRoot: opts.dataRoot,
-    defaultRuntime: runtimeChoice.name,
-    runtimes: { [runtimeChoice.name]: { path: runtimeChoice.path } },
+    defaultRuntime,
+    runtimes: { [runtimeChoice.name]: { path: runtimeChoice.path }, [VM_RUNTIME_NAME]: { path: vm.runtimePath, status: vm.status } },
     initBinary: initPath ? path.basename(initPath) : "",
     cgroupVersion: cgroupVersion(),
+    rootless: rootless !== undefined,
     containerCounts: () => {
       const all = containerService.list();
       const running = all.filter((c) => c.State.Running && !c.State.Paused).length;
@@ -186,7 +208,6 @@ export async function startDaemon(opts: DaemonOptions): Promise<{ shutdown(): Pr
   registerAuthRoutes(router, registries);
   registerNetworkRoutes(router, { networks, containers });
   registerVolumeRoutes(router, volumes);
-  registerDiskUsageRoutes(router, { containers, images, snapshots, volumes });
   const builder = new Builder({
     dataRoot: opts.dataRoot,
     metadata,
@@ -194,8 +215,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<{ shutdown(): Pr
     containers,
     snapshots,
     authorize: authorization ? (hostConfig) => authorization.checkContainer(hostConfig) : undefined,
-    pull: (ref, out) => pullForBuild(images, distribution, ref, out),
+    pull: (ref, out, credentials) => pullForBuild(images, distribution, ref, out, credentials),
   });
+  // RUN --mount=type=cache dirs are the build cache `system df` counts.
+  registerDiskUsageRoutes(router, { containers, images, snapshots, volumes, buildCache: () => builder.cacheMountUsage() });
   await builder.recover();
   registerBuildRoutes(router, builder);
   registerBuildCacheRoutes(router, builder);
@@ -209,7 +232,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<{ shutdown(): Pr
     if (host.startsWith("unix://")) {
       const socketPath = host.slice("unix://".length);
       fs.mkdirSync(path.dirname(socketPath), { recursive: true });
-      await server.listenUnix(socketPath, { gid: groupId(opts.group) });
+      // Rootless: the socket stays the user's (the wharf group is not mapped in the namespace).
+      await server.listenUnix(socketPath, { gid: rootless ? undefined : groupId(opts.group) });
       sockets.push(socketPath);
     } else {
       const { hostname, port } = tcpAddress(host);
@@ -221,8 +245,18 @@ export async function startDaemon(opts: DaemonOptions): Promise<{ shutdown(): Pr
 
   return {
     async shutdown() {
-      // Containers keep running: they are conmon's, not ours.
+      // Containers keep running: they are conmon's, not ours. Rootless ones would not survive
+      // the launcher's namespaces, so they are stopped properly first.
       await server.close();
+      if (rootless) {
+        // The exit watcher's timers and watch do not hold the process open; this does meanwhile.
+        const holdOpen = setInterval(() => undefined, 1000);
+        try {
+          await containerService.stopAllForShutdown();
+        } finally {
+          clearInterval(holdOpen);
+        }
+      }
       logRotator.close();
       dns.closeAll();
       for (const socketPath of sockets) fs.rmSync(socketPath, { force: true });
@@ -294,13 +328,14 @@ function tcpTls(opts: DaemonOptions, log: { warn(obj: object, msg?: string): voi
 }
 
 /**
- * A build's FROM pull: anonymous (the classic builder's registry config header is not read
- * yet), with the pull's status lines in the build output as the classic builder shows them.
+ * A build's FROM pull, with the credentials the client sent for that registry (X-Registry-Config)
+ * and the pull's status lines in the build output as the classic builder shows them.
  */
-async function pullForBuild(images: ImageService, distribution: Distribution, ref: string, out: (line: string) => void): Promise<void> {
+async function pullForBuild(images: ImageService, distribution: Distribution, ref: string, out: (line: string) => void, credentials?: RegistryCredentials): Promise<void> {
   const named = parseNormalizedNamed(ref);
   await pullImage(images, {
     ...distribution,
+    credentials,
     ref: named.digest ? named : tagNameOnly(named),
     platform: { os: "linux", architecture: hostArchitecture() },
     progress: (m) => {

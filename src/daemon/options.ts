@@ -1,4 +1,5 @@
 import { Command, Option } from "commander";
+import { DEFAULT_POOL_USER } from "../engine/containers/userns-mode";
 
 export interface DaemonOptions {
   hosts: string[];
@@ -6,6 +7,11 @@ export interface DaemonOptions {
   execRoot: string;
   /** Name or path of the default OCI runtime; "" = detect (crun where it works, else runc). */
   runtime: string;
+  /** The runtime containers get when they name none (dockerd's --default-runtime): "" = the OCI runtime above, or "vm". */
+  defaultRuntime: string;
+  /** Guest kernel and initramfs of the vm runtime (default: scripts/build-vm-assets.sh's output). */
+  vmKernel?: string;
+  vmInitrd?: string;
   logLevel: "debug" | "info" | "warn" | "error" | "fatal";
   pidfile: string;
   group: string;
@@ -27,6 +33,8 @@ export interface DaemonOptions {
   insecureTcp: boolean;
   /** JSON rules denying requests (privileged, host namespaces, cap-add, binds outside paths). */
   authorizationRules?: string;
+  /** User namespaces (docs/userns.md): dockerd's --userns-remap, the default mode, the auto pool's user, how layers are shared. */
+  userns: { remap?: string; defaultMode: "host" | "auto"; poolUser: string; layers: "auto" | "idmap" | "copy" };
 }
 
 export const DEFAULT_SOCKET = "/run/wharf.sock";
@@ -39,6 +47,9 @@ export function parseDaemonOptions(argv: string[]): DaemonOptions {
     .option("--data-root <dir>", "root directory of persistent wharf state", "/var/lib/wharf")
     .option("--exec-root <dir>", "root directory for execution state files", "/run/wharf")
     .option("--runtime <name>", "default OCI runtime for containers (runc, crun, or a path)", "")
+    .option("--default-runtime <name>", "runtime of containers that name none (the OCI runtime's name, or vm)", "")
+    .option("--vm-kernel <file>", "guest kernel for --runtime vm")
+    .option("--vm-initrd <file>", "guest initramfs (with wharf's agent) for --runtime vm")
     .addOption(new Option("-l, --log-level <level>", "logging level").choices(["debug", "info", "warn", "error", "fatal"]).default("info"))
     .option("-p, --pidfile <file>", "path to use for the daemon PID file")
     .option("-G, --group <name>", "group for the unix socket", "wharf")
@@ -55,17 +66,24 @@ export function parseDaemonOptions(argv: string[]): DaemonOptions {
     .option("--tlskey <file>", "the daemon's TLS key", "/etc/wharf/key.pem")
     .option("--insecure-tcp", "allow tcp:// listeners without TLS (anyone who reaches them controls the host)")
     .option("--authorization-rules <file>", "JSON rules that deny requests (see docs/authorization.md)")
+    .option("--userns-remap <user>", "map every container's root to a user's subordinate ids (default, or USER[:GROUP])")
+    .addOption(new Option("--userns-default <mode>", "user namespace of containers that ask for none").choices(["host", "auto"]).default("host"))
+    .option("--userns-pool <user>", "the --userns=auto pool: a user's ranges in /etc/subuid and /etc/subgid, or START:COUNT", DEFAULT_POOL_USER)
+    .addOption(new Option("--userns-layers <how>", "how mapped containers share image layers: idmapped mounts, owner-shifted copies, or auto").choices(["auto", "idmap", "copy"]).default("auto"))
     .version("0.1.0", "-v, --version")
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   program.parse(argv, { from: "user" });
-  const opts = program.opts<{ host: string[]; dataRoot: string; execRoot: string; runtime: string; logLevel: DaemonOptions["logLevel"]; pidfile?: string; group: string; cgroupParent: string; bridge: string; bip: string; defaultAddressPool: string; insecureRegistry: string[]; registryMirror?: string; tls?: boolean; tlsverify?: boolean; tlscacert: string; tlscert: string; tlskey: string; insecureTcp?: boolean; authorizationRules?: string }>();
+  const opts = program.opts<{ host: string[]; dataRoot: string; execRoot: string; runtime: string; defaultRuntime: string; vmKernel?: string; vmInitrd?: string; logLevel: DaemonOptions["logLevel"]; pidfile?: string; group: string; cgroupParent: string; bridge: string; bip: string; defaultAddressPool: string; insecureRegistry: string[]; registryMirror?: string; tls?: boolean; tlsverify?: boolean; tlscacert: string; tlscert: string; tlskey: string; insecureTcp?: boolean; authorizationRules?: string; usernsRemap?: string; usernsDefault: "host" | "auto"; usernsPool: string; usernsLayers: "auto" | "idmap" | "copy" }>();
   const hosts = opts.host.length ? opts.host : [`unix://${DEFAULT_SOCKET}`];
   return {
     hosts,
     dataRoot: opts.dataRoot,
     execRoot: opts.execRoot,
     runtime: opts.runtime,
+    defaultRuntime: opts.defaultRuntime,
+    vmKernel: opts.vmKernel,
+    vmInitrd: opts.vmInitrd,
     logLevel: opts.logLevel,
     pidfile: opts.pidfile ?? (opts.execRoot === "/run/wharf" ? "/run/wharf.pid" : `${opts.execRoot}/wharfd.pid`),
     group: opts.group,
@@ -78,6 +96,7 @@ export function parseDaemonOptions(argv: string[]): DaemonOptions {
     tls: { enabled: !!opts.tls || !!opts.tlsverify, verify: !!opts.tlsverify, caCert: opts.tlscacert, cert: opts.tlscert, key: opts.tlskey },
     insecureTcp: !!opts.insecureTcp,
     authorizationRules: opts.authorizationRules,
+    userns: { remap: opts.usernsRemap, defaultMode: opts.usernsDefault, poolUser: opts.usernsPool, layers: opts.usernsLayers },
   };
 }
 

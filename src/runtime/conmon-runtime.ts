@@ -9,6 +9,7 @@ import { ConflictError, InvalidParameterError, NotFoundError, SystemError, Wharf
 import { nativeErrno } from "../lib/native";
 import { attach as attachSocket } from "./attach";
 import { openExecTerminal } from "./exec-terminal";
+import { continuePidNamespace, pidsInPidNamespaceOf, stopPidNamespace } from "./pid-namespace";
 import { silentLogger, type RuntimeLogger } from "./logger";
 import { buildOciSpec, specToJson } from "./spec";
 import { type HostFacts, hostFacts } from "./host-facts";
@@ -39,6 +40,22 @@ export interface ConmonRuntimeOptions {
   host?: HostFacts;
   /** Bound on `runtime create` (image mounts and hooks can be slow). */
   createTimeoutMs?: number;
+  /** Other runtimes a container may choose (HostConfig.Runtime), name -> binary, e.g. vm. */
+  extraRuntimes?: Record<string, string>;
+  /**
+   * Rootless mode: runc gets --rootless=true, so that cgroups it may not create are skipped
+   * (cgroups v1 cannot be delegated; containers then have no limits). The vm runtime is unaffected.
+   */
+  rootless?: boolean;
+}
+
+/** One OCI runtime binary and its --root (a dir per container while the runtime knows it). */
+interface OciRuntime {
+  name: string;
+  path: string;
+  root: string;
+  /** Global flags after --root (runc's --rootless in rootless mode). */
+  globalArgs: string[];
 }
 
 const RESCAN_MS = 2000;
@@ -125,6 +142,10 @@ export class ConmonRuntime implements ContainerRuntime {
   private readonly host?: HostFacts;
   private readonly createTimeoutMs: number;
   private readonly runtimeRoot: string;
+  private readonly defaultRuntime: OciRuntime;
+  private readonly extraRuntimes: OciRuntime[];
+  /** The runtime of each container this daemon created (others are found by their state dirs). */
+  private readonly runtimeOf = new Map<string, OciRuntime>();
   private readonly exitDir: string;
   private readonly linkDir: string;
   private dirsReady: Promise<void> | undefined;
@@ -148,13 +169,17 @@ export class ConmonRuntime implements ContainerRuntime {
     this.host = opts.host;
     this.createTimeoutMs = opts.createTimeoutMs ?? 120_000;
     this.runtimeRoot = path.join(this.execRoot, this.runtimeName);
+    this.defaultRuntime = { name: this.runtimeName, path: this.runtimePath, root: this.runtimeRoot, globalArgs: opts.rootless ? ["--rootless=true"] : [] };
+    this.extraRuntimes = Object.entries(opts.extraRuntimes ?? {})
+      .filter(([name]) => name !== this.runtimeName)
+      .map(([name, p]) => ({ name, path: p, root: path.join(this.execRoot, name), globalArgs: [] }));
     this.exitDir = path.join(this.execRoot, "exits");
     this.linkDir = path.join(this.execRoot, "bundles");
   }
 
   private ensureDirs(): Promise<void> {
     this.dirsReady ??= (async () => {
-      for (const d of [this.runtimeRoot, this.exitDir, this.linkDir]) await fsp.mkdir(d, { recursive: true, mode: 0o700 });
+      for (const d of [this.runtimeRoot, ...this.extraRuntimes.map((r) => r.root), this.exitDir, this.linkDir]) await fsp.mkdir(d, { recursive: true, mode: 0o700 });
     })();
     return this.dirsReady;
   }
@@ -176,10 +201,20 @@ export class ConmonRuntime implements ContainerRuntime {
     }
   }
 
+  /**
+   * The runtime a container was created with: remembered, or found by its state dir under
+   * another runtime's root (after a daemon restart), else the default.
+   */
+  private runtimeFor(id: string): OciRuntime {
+    const known = this.runtimeOf.get(id);
+    if (known) return known;
+    return this.extraRuntimes.find((r) => fs.existsSync(path.join(r.root, id))) ?? this.defaultRuntime;
+  }
+
   /** Runs the OCI runtime with our root and JSON error output. */
-  private run(args: string[]): Promise<RunResult> {
+  private run(args: string[], rt: OciRuntime = this.defaultRuntime): Promise<RunResult> {
     return new Promise((resolve, reject) => {
-      const child = spawn(this.runtimePath, ["--root", this.runtimeRoot, "--log-format", "json", ...args], {
+      const child = spawn(rt.path, ["--root", rt.root, ...rt.globalArgs, "--log-format", "json", ...args], {
         stdio: ["ignore", "pipe", "pipe"],
       });
       const out: Buffer[] = [];
@@ -198,20 +233,21 @@ export class ConmonRuntime implements ContainerRuntime {
   }
 
   private async runChecked(id: string, args: string[]): Promise<RunResult> {
-    const r = await this.run(args);
+    const rt = this.runtimeFor(id);
+    const r = await this.run(args, rt);
     if (r.code === 0) return r;
     const msg = runtimeErrorMessage(r.stderr);
     if (/does not exist|not found|no such file/i.test(msg) && !/executable/.test(msg)) {
       throw new NotFoundError(`No such container: ${id}`);
     }
     if (/not running|already (finished|stopped)|has stopped|cannot start|container is paused|not stopped/i.test(msg)) {
-      throw new ConflictError(`${this.runtimeName} ${args[0]} failed: ${msg}`);
+      throw new ConflictError(`${rt.name} ${args[0]} failed: ${msg}`);
     }
-    throw new SystemError(`${this.runtimeName} ${args[0]} failed: ${msg}`);
+    throw new SystemError(`${rt.name} ${args[0]} failed: ${msg}`);
   }
 
   private runtimeStateExists(id: string): boolean {
-    return fs.existsSync(path.join(this.runtimeRoot, id));
+    return fs.existsSync(path.join(this.runtimeFor(id).root, id));
   }
 
   async create(opts: CreateOptions): Promise<{ pid: number }> {
@@ -222,7 +258,10 @@ export class ConmonRuntime implements ContainerRuntime {
     const bundle = path.resolve(opts.bundleDir);
 
     // A container created again (docker start after it exited) must not see its old state.
-    if (this.runtimeStateExists(id)) await this.run(["delete", "--force", id]);
+    if (this.runtimeStateExists(id)) await this.run(["delete", "--force", id], this.runtimeFor(id));
+    const rt = opts.runtime ? (this.extraRuntimes.find((r) => r.name === opts.runtime) ?? this.defaultRuntime) : this.defaultRuntime;
+    this.runtimeOf.set(id, rt);
+    this.logger.debug({ id, runtime: rt.name, path: rt.path }, "creating container");
     await Promise.all([
       fsp.rm(path.join(this.exitDir, id), { force: true }),
       ...["exit", "oom", "pidfile", "conmon.pid"].map((f) => fsp.rm(path.join(bundle, f), { force: true })),
@@ -255,7 +294,7 @@ export class ConmonRuntime implements ContainerRuntime {
       "-c", id,
       "-u", id,
       "-n", id,
-      "-r", this.runtimePath,
+      "-r", this.runtimeFor(id).path,
       "-b", bundle,
       "-p", path.join(bundle, "pidfile"),
       "-P", path.join(bundle, "conmon.pid"),
@@ -264,7 +303,8 @@ export class ConmonRuntime implements ContainerRuntime {
       "--full-attach",
       "--persist-dir", bundle,
       "--runtime-arg", "--root",
-      "--runtime-arg", this.runtimeRoot,
+      "--runtime-arg", this.runtimeFor(id).root,
+      ...this.runtimeFor(id).globalArgs.flatMap((arg) => ["--runtime-arg", arg]),
       "--runtime-arg", "--log-format=json",
       "--log-level", "warning",
     ];
@@ -350,10 +390,11 @@ export class ConmonRuntime implements ContainerRuntime {
     this.checkId(containerId);
     const pid = this.created.get(containerId);
     this.created.delete(containerId);
-    const fifo = path.join(this.runtimeRoot, containerId, "exec.fifo");
+    const rt = this.runtimeFor(containerId);
+    const fifo = path.join(rt.root, containerId, "exec.fifo");
     // `runc start` only reads runc init's exec fifo; doing it here saves a runc process
     // (~20 ms of every `run`). Anything else (crun, an adopted container) goes through the CLI.
-    if (this.runtimeName === "runc" && pid && fs.existsSync(fifo)) return this.startThroughFifo(containerId, fifo, pid);
+    if (rt.name === "runc" && pid && fs.existsSync(fifo)) return this.startThroughFifo(containerId, fifo, pid);
     await this.runChecked(containerId, ["start", containerId]);
   }
 
@@ -391,12 +432,27 @@ export class ConmonRuntime implements ContainerRuntime {
 
   async pause(containerId: string): Promise<void> {
     this.checkId(containerId);
+    const init = await this.cgrouplessInit(containerId);
+    if (init !== undefined) return stopPidNamespace(init);
     await this.runChecked(containerId, ["pause", containerId]);
   }
 
   async resume(containerId: string): Promise<void> {
     this.checkId(containerId);
+    const init = await this.cgrouplessInit(containerId);
+    if (init !== undefined) return continuePidNamespace(init);
     await this.runChecked(containerId, ["resume", containerId]);
+  }
+
+  /**
+   * A rootless runc container on cgroups v1 has no freezer: it is paused by stopping its pid
+   * namespace's processes instead. The init's pid when that applies.
+   */
+  private async cgrouplessInit(containerId: string): Promise<number | undefined> {
+    if (!this.runtimeFor(containerId).globalArgs.includes("--rootless=true")) return undefined;
+    const st = await this.state(containerId);
+    if (st?.status !== "running" && st?.status !== "paused") throw new ConflictError(`container ${containerId} is not running`);
+    return st.pid;
   }
 
   async update(containerId: string, r: SpecInput["resources"]): Promise<void> {
@@ -445,14 +501,15 @@ export class ConmonRuntime implements ContainerRuntime {
     await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
     const base = path.join(dir, `${containerId}-${randomBytes(6).toString("hex")}`);
     await fsp.writeFile(`${base}.json`, JSON.stringify(proc), { mode: 0o600 });
-    const runtimeArgs = ["--root", this.runtimeRoot, "--log", `${base}.log`, "--log-format", "json", "exec", "--process", `${base}.json`, "--pid-file", `${base}.pid`, containerId];
+    const rt = this.runtimeFor(containerId);
+    const runtimeArgs = ["--root", rt.root, ...rt.globalArgs, "--log", `${base}.log`, "--log-format", "json", "exec", "--process", `${base}.json`, "--pid-file", `${base}.pid`, containerId];
     const terminal = opts.tty ? openExecTerminal(opts.consoleSize) : null;
     let child: ChildProcess;
     try {
       child = terminal
         ? // setsid -c makes the pty runc's controlling terminal, so resizing it reaches runc as SIGWINCH.
-          spawn("setsid", ["-c", "-w", this.runtimePath, ...runtimeArgs], { stdio: [terminal.slaveFd, terminal.slaveFd, terminal.slaveFd] })
-        : spawn(this.runtimePath, runtimeArgs, { stdio: [opts.stdin ? "pipe" : "ignore", "pipe", "pipe"] });
+          spawn("setsid", ["-c", "-w", rt.path, ...runtimeArgs], { stdio: [terminal.slaveFd, terminal.slaveFd, terminal.slaveFd] })
+        : spawn(rt.path, runtimeArgs, { stdio: [opts.stdin ? "pipe" : "ignore", "pipe", "pipe"] });
     } finally {
       terminal?.releaseSlave();
     }
@@ -523,8 +580,9 @@ export class ConmonRuntime implements ContainerRuntime {
    * another runtime, a process still in a cgroup, an unreadable state.
    */
   private async removeStoppedState(containerId: string): Promise<boolean> {
-    if (this.runtimeName !== "runc") return false;
-    const dir = path.join(this.runtimeRoot, containerId);
+    const rt = this.runtimeFor(containerId);
+    if (rt.name !== "runc") return false;
+    const dir = path.join(rt.root, containerId);
     let cgroupPaths: string[];
     try {
       const state = JSON.parse(await fsp.readFile(path.join(dir, "state.json"), "utf8")) as { cgroup_paths?: Record<string, unknown>; init_process_pid?: unknown };
@@ -552,7 +610,13 @@ export class ConmonRuntime implements ContainerRuntime {
 
   async pids(containerId: string): Promise<number[]> {
     this.checkId(containerId);
-    const r = await this.run(["ps", "--format", "json", containerId]);
+    const rt = this.runtimeFor(containerId);
+    const r = await this.run(["ps", "--format", "json", containerId], rt);
+    if (r.code !== 0 && rt.globalArgs.includes("--rootless=true")) {
+      // runc ps reads the cgroup, which a rootless container on cgroups v1 does not have.
+      const st = await this.state(containerId);
+      if (st?.status === "running" || st?.status === "paused") return pidsInPidNamespaceOf(st.pid);
+    }
     if (r.code !== 0) throw new ConflictError(`container ${containerId} is not running`);
     const parsed: unknown = JSON.parse(r.stdout || "[]");
     return Array.isArray(parsed) ? parsed.filter((p): p is number => typeof p === "number") : [];
@@ -561,16 +625,17 @@ export class ConmonRuntime implements ContainerRuntime {
   async state(containerId: string): Promise<RuntimeState | null> {
     this.checkId(containerId);
     if (!this.runtimeStateExists(containerId)) return null;
-    const r = await this.run(["state", containerId]);
+    const rt = this.runtimeFor(containerId);
+    const r = await this.run(["state", containerId], rt);
     if (r.code !== 0) {
       const msg = runtimeErrorMessage(r.stderr);
       if (/does not exist|not found/i.test(msg)) return null;
-      throw new SystemError(`${this.runtimeName} state failed: ${msg}`);
+      throw new SystemError(`${rt.name} state failed: ${msg}`);
     }
     const st = JSON.parse(r.stdout) as { status?: unknown; pid?: unknown };
     const status = st.status === "creating" ? "created" : st.status;
     if (status !== "created" && status !== "running" && status !== "paused" && status !== "stopped") {
-      throw new SystemError(`${this.runtimeName} state: unexpected status ${String(st.status)}`);
+      throw new SystemError(`${rt.name} state: unexpected status ${String(st.status)}`);
     }
     return { status, pid: typeof st.pid === "number" && status !== "stopped" ? st.pid : 0 };
   }
@@ -628,17 +693,17 @@ export class ConmonRuntime implements ContainerRuntime {
       }
       // The process must be gone before the runtime deletes its state, and conmon must have
       // written its exit file before we remove it.
-      await this.run(["kill", containerId, "9"]);
+      await this.run(["kill", containerId, "9"], this.runtimeFor(containerId));
       await this.waitConmonExit(monitor, CONMON_EXIT_WAIT_MS / 2);
     }
     // A container whose monitor has exited is stopped: its state can go without a runc process.
     const removedDirectly = !monitorUp && this.runtimeStateExists(containerId) && (await this.removeStoppedState(containerId));
     if (!removedDirectly && this.runtimeStateExists(containerId)) {
-      const r = await this.run(["delete", "--force", containerId]);
+      const r = await this.run(["delete", "--force", containerId], this.runtimeFor(containerId));
       if (r.code !== 0) {
         const msg = runtimeErrorMessage(r.stderr);
         if (!/does not exist|not found/i.test(msg)) {
-          throw new SystemError(`${this.runtimeName} delete failed: ${msg}`);
+          throw new SystemError(`${this.runtimeFor(containerId).name} delete failed: ${msg}`);
         }
       }
     }
@@ -663,6 +728,7 @@ export class ConmonRuntime implements ContainerRuntime {
     }
     await fsp.rm(path.join(this.linkDir, containerId), { force: true });
     this.bundles.delete(containerId);
+    this.runtimeOf.delete(containerId);
     this.reported.delete(containerId);
   }
 

@@ -7,11 +7,14 @@ export interface SystemInfoSource {
   version: string;
   dataRoot: string;
   defaultRuntime: string;
-  runtimes: Record<string, { path: string }>;
+  /** status: what Docker 25+ reports per runtime (the vm runtime's accelerator). */
+  runtimes: Record<string, { path: string; status?: Record<string, string> }>;
   initBinary: string;
   containerCounts(): { total: number; running: number; paused: number; stopped: number };
   imageCount(): number;
   cgroupVersion: "1" | "2";
+  /** Rootless mode (docs/rootless.md): no cgroup limits, and clients are told so. */
+  rootless?: boolean;
 }
 
 const ARCH: Record<string, string> = { x64: "amd64", arm64: "arm64", arm: "arm" };
@@ -91,13 +94,13 @@ export function registerSystemRoutes(router: Router, source: SystemInfoSource): 
       Driver: "overlay2",
       DriverStatus: [["Backing Filesystem", "extfs"], ["Supports d_type", "true"]],
       Plugins: { Volume: ["local"], Network: ["host", "null"], Authorization: null, Log: ["k8s-file"] },
-      MemoryLimit: true,
+      MemoryLimit: !source.rootless,
       SwapLimit: false,
-      CpuCfsPeriod: true,
-      CpuCfsQuota: true,
-      CPUShares: true,
-      CPUSet: true,
-      PidsLimit: true,
+      CpuCfsPeriod: !source.rootless,
+      CpuCfsQuota: !source.rootless,
+      CPUShares: !source.rootless,
+      CPUSet: !source.rootless,
+      PidsLimit: !source.rootless,
       IPv4Forwarding: true,
       Debug: false,
       NFd: 0,
@@ -133,8 +136,9 @@ export function registerSystemRoutes(router: Router, source: SystemInfoSource): 
       ContainerdCommit: { ID: "" },
       RuncCommit: { ID: "" },
       InitCommit: { ID: "" },
-      SecurityOptions: ["name=seccomp,profile=builtin"],
-      Warnings: null,
+      SecurityOptions: ["name=seccomp,profile=builtin", ...(source.rootless ? ["name=rootless"] : [])],
+      // rootless dockerd's words on a cgroup v1 host.
+      Warnings: source.rootless ? ["WARNING: Running in rootless-mode without cgroups. To enable cgroups in rootless-mode, you need to boot the system in cgroup v2 mode."] : null,
     });
   });
 }

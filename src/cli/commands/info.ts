@@ -98,6 +98,9 @@ export function infoServerText(info: Info): string {
   if (runtimes.length > 0) {
     line(" Runtimes:", runtimes.join(" "));
     line(" Default Runtime:", info.DefaultRuntime ?? "");
+    // wharf's vm runtime says how its guests run (KVM, or TCG emulation and why).
+    const vmStatus = (info.Runtimes?.vm as { status?: Record<string, string> } | undefined)?.status;
+    if (vmStatus?.accelerator) line(" VM Accelerator:", `${vmStatus.accelerator} (${vmStatus["accelerator reason"] ?? ""})`);
   }
   if (info.OSType === "linux") {
     line(" Init Binary:", info.InitBinary ?? "");

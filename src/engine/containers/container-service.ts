@@ -23,7 +23,11 @@ import { RestartBackoff, shouldRestart, startsWithDaemon } from "./restart-polic
 import { type StatsPoint, takeStatsPoint } from "./stats";
 import { newState, startFailureExitCode } from "./status";
 import type { ContainerRecord, HealthState, HostConfig } from "./types";
+import { HostAccessFreezer } from "./host-access-freezer";
 import { ContainerVolumes } from "./container-volumes";
+import { discardCgroupLimits } from "./rootless-limits";
+import { chownEtcFiles, prepareMappedContainerDirs } from "./mapped-ownership";
+import type { UsernsChoice, UsernsPolicy } from "./userns-mode";
 import type { VolumeService } from "../volumes/volume-service";
 import { ZERO_TIME } from "./types";
 
@@ -47,6 +51,13 @@ export interface ContainerServiceDeps {
   volumes?: VolumeService;
   /** The API's unix sockets (binding one into a container is warned about). */
   apiSockets?: string[];
+  /** User namespaces (--userns, the daemon's --userns-remap/--userns-default); without it every container uses the host's. */
+  userns?: UsernsPolicy;
+  /**
+   * Rootless mode (docs/rootless.md): containers get no cgroups of ours (cgroups v1 cannot be
+   * delegated); limits are discarded with Docker's warnings.
+   */
+  noCgroupLimits?: boolean;
   resolveUser(rootfs: string, user: string): Promise<{ uid: number; gid: number; additionalGids: number[] }>;
   log: { info(obj: object, msg?: string): void; warn(obj: object, msg?: string): void; error(obj: object, msg?: string): void };
 }
@@ -76,11 +87,23 @@ export class ContainerService {
   /** Restart timers of containers waiting out their back-off, and each container's back-off. */
   private readonly restartTimers = new Map<string, NodeJS.Timeout>();
   private readonly backoffs = new Map<string, RestartBackoff>();
+  /** Environment given at create by the daemon itself (build secrets): in the spec, never in the record. */
+  private readonly runtimeEnv = new Map<string, string[]>();
+  /** Freezes a running container while cp or export walk its root from the host. */
+  readonly hostAccess: HostAccessFreezer;
 
   private readonly mounts: ContainerVolumes;
 
   constructor(private readonly deps: ContainerServiceDeps) {
     this.events.setMaxListeners(0);
+    this.hostAccess = new HostAccessFreezer({
+      runtime: deps.runtime,
+      runsUnpaused: (id) => {
+        const state = deps.store.get(id)?.State;
+        return Boolean(state?.Running && !state.Paused);
+      },
+      log: deps.log,
+    });
     this.mounts = new ContainerVolumes({
       volumes: deps.volumes,
       images: deps.images,
@@ -135,7 +158,12 @@ export class ContainerService {
 
   // ---- create -----------------------------------------------------------------------------
 
-  async create(req: CreateContainerRequest, name?: string): Promise<{ Id: string; Warnings: string[] }> {
+  /**
+   * `internal.mounts`: mounts the daemon itself sets up (a build's RUN --mount): trusted, so not
+   * checked by the bind guards; pass them `hidden` to keep them out of inspect. `internal.env`:
+   * variables (a build's secrets) that go into the runtime spec only, never into the stored record.
+   */
+  async create(req: CreateContainerRequest, name?: string, internal?: { mounts?: import("./mounts").MountPoint[]; env?: string[] }): Promise<{ Id: string; Warnings: string[] }> {
     if (name !== undefined && name !== "" && !NAME_PATTERN.test(name)) {
       throw new InvalidParameterError(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
     }
@@ -143,11 +171,14 @@ export class ContainerService {
     const image = this.deps.images.resolve(req.Image);
     const id = newId();
     const built = buildContainerConfig(req, image, id, this.deps.limits, this.deps.defaultRuntime);
+    const limitWarnings = this.deps.noCgroupLimits ? discardCgroupLimits(built.hostConfig) : [];
     validateEndpointsConfig(req.NetworkingConfig as ContainerRecord["NetworkingConfig"]);
     validateNetworkModeOptions(req);
+    const usernsChoice = this.chooseUserns(built.hostConfig);
     const hcReq = req.HostConfig ?? {};
     // Mounts are validated before anything exists (bad input changes nothing).
     const mountPlan = this.mounts.plan({ Binds: hcReq.Binds, Mounts: hcReq.Mounts, Tmpfs: hcReq.Tmpfs, VolumesFrom: hcReq.VolumesFrom, VolumeDriver: typeof hcReq.VolumeDriver === "string" ? hcReq.VolumeDriver : undefined, Volumes: built.config.Volumes });
+    if (internal?.mounts) mountPlan.mounts.push(...internal.mounts);
     let fullName = `/${(name || this.uniqueRandomName()).replace(/^\//, "")}`;
     if (name) this.assertNameFree(fullName);
 
@@ -174,7 +205,13 @@ export class ContainerService {
     };
     await fs.mkdir(dir, { recursive: true, mode: 0o710 });
     try {
-      await this.deps.rootfs.create(id);
+      // The range is taken (and persisted) before anything else exists; the catch gives it back.
+      const idMapping = this.deps.userns?.mappingFor(id, usernsChoice);
+      if (idMapping) {
+        record.IdMapping = idMapping;
+        prepareMappedContainerDirs(this.deps.dataRoot, dir, idMapping);
+      }
+      await this.deps.rootfs.create(id, idMapping);
       await this.mounts.realize(record, mountPlan.mounts);
       if (mountPlan.mounts.length) record.MountPoints = mountPlan.mounts;
       await writeEtcFiles(dir, {
@@ -186,6 +223,7 @@ export class ContainerService {
         dnsOptions: (built.hostConfig.DnsOptions as string[] | null) ?? [],
         extraHosts: (built.hostConfig.ExtraHosts as string[] | null) ?? [],
       });
+      if (idMapping) chownEtcFiles(dir, idMapping);
       await this.lock.run("names", async () => {
         // A generated name taken meanwhile by a concurrent create is simply drawn again.
         if (!name && this.deps.store.byName(fullName)) {
@@ -200,11 +238,24 @@ export class ContainerService {
       await this.mounts.removeAnonymous({ ...record, MountPoints: mountPlan.mounts });
       await this.deps.rootfs.remove(id).catch(() => undefined);
       await fs.rm(dir, { recursive: true, force: true });
+      this.deps.userns?.pool.release(id);
       throw err;
     }
     this.mounts.settle(id);
+    if (internal?.env?.length) this.runtimeEnv.set(id, internal.env);
     this.emit("create", record);
-    return { Id: id, Warnings: [...this.createWarnings(record), ...mountPlan.warnings] };
+    return { Id: id, Warnings: [...limitWarnings, ...this.createWarnings(record), ...mountPlan.warnings] };
+  }
+
+  /** Validates --userns; `auto` (asked for or the daemon's default) is written into the HostConfig inspect shows. */
+  private chooseUserns(hostConfig: HostConfig): UsernsChoice {
+    if (!this.deps.userns) {
+      if (hostConfig.UsernsMode && hostConfig.UsernsMode !== "host") throw new InvalidParameterError(`invalid USER mode: ${String(hostConfig.UsernsMode)}`);
+      return { kind: "host" };
+    }
+    const choice = this.deps.userns.choose(hostConfig);
+    if (choice.kind === "auto") hostConfig.UsernsMode = "auto";
+    return choice;
   }
 
   /** Docker fails `--privileged` where the bounding set is short; wharf grants the rest and says so. */
@@ -265,6 +316,7 @@ export class ContainerService {
         openStdin: record.Config.OpenStdin,
         stdinOnce: record.Config.StdinOnce,
         tty: record.Config.Tty,
+        runtime: record.HostConfig.Runtime,
       });
       await this.connectNetwork(record, pid);
       await this.connectPendingAttaches(id);
@@ -467,7 +519,7 @@ export class ContainerService {
       rootfsPath,
       readonlyRootfs: hc.ReadonlyRootfs,
       args: [record.Path, ...record.Args],
-      env: cfg.Env.some((e) => e.startsWith("PATH=")) ? cfg.Env : ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", ...cfg.Env],
+      env: [...(cfg.Env.some((e) => e.startsWith("PATH=")) ? cfg.Env : ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", ...cfg.Env]), ...(this.runtimeEnv.get(record.Id) ?? [])],
       cwd: cfg.WorkingDir || "/",
       user,
       terminal: cfg.Tty,
@@ -481,12 +533,14 @@ export class ContainerService {
       noNewPrivileges,
       seccomp: seccompValue === undefined ? "default" : seccompValue === "unconfined" ? "unconfined" : { profileJson: seccompValue },
       network: this.namespaceFor(hc.NetworkMode),
-      resources: resourcesOf(hc),
+      resources: this.deps.noCgroupLimits ? {} : resourcesOf(hc),
       ulimits: hc.Ulimits ?? [],
-      cgroupsPath: `${this.deps.cgroupParent}/${record.Id}`,
+      // Rootless: no path, so that runc (--rootless) skips the cgroups it may not create.
+      cgroupsPath: this.deps.noCgroupLimits ? "" : `${this.deps.cgroupParent}/${record.Id}`,
       initPath,
       shmSize: hc.ShmSize,
       sysctls: (hc.Sysctls as Record<string, string> | null) ?? undefined,
+      ...(record.IdMapping ? { idMapping: record.IdMapping } : {}),
     };
   }
 
@@ -576,6 +630,28 @@ export class ContainerService {
     this.emit("stop", record);
   }
 
+  /**
+   * Rootless mode's shutdown: the containers would die with the daemon's namespaces, so they are
+   * stopped first, each with its stop signal and timeout, as dockerd stops them without
+   * live-restore; not marked manually stopped, so restart policies bring them back next start.
+   */
+  async stopAllForShutdown(): Promise<void> {
+    const running = this.deps.store.all().filter((r) => r.State.Running);
+    await Promise.all(
+      running.map(async (record) => {
+        // --rm ones are removed by their exit: let that finish before the store closes.
+        const removed = record.HostConfig.AutoRemove ? this.waitFor(record.Id, "removed").catch(() => 0) : Promise.resolve(0);
+        await this.stop(record.Id).catch((err: unknown) => this.deps.log.warn({ id: record.Id, err: errorMessage(err) }, "stop at shutdown failed"));
+        await Promise.race([removed, sleep(10_000)]);
+        const after = this.deps.store.get(record.Id);
+        if (after) {
+          after.ManuallyStopped = false;
+          this.deps.store.save(after);
+        }
+      }),
+    );
+  }
+
   /** Waits for an exit after SIGKILL; if the exit watcher is slow, asks the runtime directly. */
   private async settleExit(id: string, exited: Promise<number>): Promise<void> {
     const done = await Promise.race([exited.then(() => true), sleep(10_000).then(() => false)]);
@@ -638,6 +714,7 @@ export class ContainerService {
 
   /** A frozen process only acts on a signal once thawed: signals to a paused container thaw it. */
   private async thawForSignal(record: ContainerRecord): Promise<void> {
+    await this.hostAccess.breakFreeze(record.Id);
     if (!record.State.Paused) return;
     await this.deps.runtime.resume(record.Id).catch(() => undefined);
     record.State = { ...record.State, Paused: false, Status: "running" };
@@ -687,7 +764,8 @@ export class ContainerService {
         validateRestartPolicy(next.RestartPolicy, next.AutoRemove);
       }
       validateResources(next, this.deps.limits);
-      if (record.State.Running) {
+      const warnings = this.deps.noCgroupLimits ? discardCgroupLimits(next) : [];
+      if (record.State.Running && !this.deps.noCgroupLimits) {
         try {
           await this.deps.runtime.update(id, resourcesOf(next));
         } catch (err) {
@@ -697,7 +775,7 @@ export class ContainerService {
       record.HostConfig = next;
       this.deps.store.save(record);
       this.emit("update", record);
-      return { Warnings: [] };
+      return { Warnings: warnings };
     });
   }
 
@@ -750,6 +828,8 @@ export class ContainerService {
    * (and --rm ones removed); ones whose monitor died without an exit file are marked dead-exited.
    */
   async reconcile(): Promise<void> {
+    const released = this.deps.userns?.pool.releaseAllBut(new Set(this.deps.store.all().map((r) => r.Id))) ?? [];
+    if (released.length) this.deps.log.info({ released }, "user namespace ranges of containers that were never created released");
     await this.adoptOrRecordExits();
     // Volumes of adopted containers count as mounted; ones a crash left mounted for nobody go.
     this.mounts.restore(this.deps.store.all());
@@ -901,6 +981,7 @@ export class ContainerService {
   private async removeLocked(record: ContainerRecord, removeVolumes = false): Promise<void> {
     this.cancelRestart(record);
     this.backoffs.delete(record.Id);
+    this.runtimeEnv.delete(record.Id);
     record.State = { ...record.State, Status: "removing" };
     this.deps.store.save(record);
     this.cancelPendingAttach(record.Id);
@@ -908,6 +989,8 @@ export class ContainerService {
     await this.deps.rootfs.remove(record.Id);
     await fs.rm(this.containerDir(record.Id), { recursive: true, force: true });
     this.deps.store.delete(record.Id);
+    // After the record: a crash in between leaves an allocation without a container, freed at start.
+    this.deps.userns?.pool.release(record.Id);
     this.emit("destroy", record);
     if (removeVolumes || record.HostConfig.AutoRemove) await this.mounts.removeAnonymous(record);
   }

@@ -1,3 +1,4 @@
+import type { IdMapping } from "../../lib/id-mapping";
 import type { ImageRuntimeConfig } from "../images/types";
 import type { ContainerNetworkState } from "../networks/types";
 import type { MountPoint } from "./mounts";
@@ -122,6 +123,11 @@ export interface ContainerRecord {
   NetworkSettings?: ContainerNetworkState;
   /** Volumes, binds and tmpfs mounts (inspect's `Mounts`), decided at create. */
   MountPoints?: MountPoint[];
+  /**
+   * The container's user-namespace mapping (--userns=auto's range, or the daemon's
+   * --userns-remap one); absent for the host's namespace. Not shown in inspect.
+   */
+  IdMapping?: IdMapping;
   /** The create request's per-network settings (aliases, a fixed address), as Docker keeps them. */
   NetworkingConfig?: {
     EndpointsConfig?: Record<string, { Aliases?: string[] | null; IPAMConfig?: { IPv4Address?: string | null } | null; MacAddress?: string | null } | null> | null;
