@@ -189,6 +189,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<{ shutdown(): Pr
     runtimes: { [runtimeChoice.name]: { path: runtimeChoice.path }, [VM_RUNTIME_NAME]: { path: vm.runtimePath, status: vm.status } },
     initBinary: initPath ? path.basename(initPath) : "",
     cgroupVersion: cgroupVersion(),
+    usernsByDefault: Boolean(opts.userns.remap) || opts.userns.defaultMode === "auto",
     rootless: rootless !== undefined,
     containerCounts: () => {
       const all = containerService.list();

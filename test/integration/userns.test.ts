@@ -344,6 +344,8 @@ describe("a daemon with --userns-default=auto, a one-range pool and layer copies
     assert.equal(viaDocker.split("\n")[0], "0");
     assert.equal(viaDocker.split("\n")[1].trim().split(/\s+/).join(" "), `0 ${poolStart} ${RANGE}`);
     assert.equal(succeeded(await d.docker(["run", "--rm", "--pull", "never", "--userns=host", "busybox", "cat", "/proc/self/uid_map"])).trim().split(/\s+/).join(" "), "0 0 4294967295");
+    const options = JSON.parse(succeeded(await d.docker(["info", "--format", "{{json .SecurityOptions}}"]))) as string[];
+    assert.ok(options.includes("name=userns"), options.join(","));
     const privileged = await d.docker(["run", "--rm", "--pull", "never", "--privileged", "busybox", "true"]);
     assert.equal(privileged.code, 125);
     assert.match(privileged.stderr, /privileged mode is incompatible with user namespaces/);

@@ -15,6 +15,8 @@ export interface SystemInfoSource {
   cgroupVersion: "1" | "2";
   /** Rootless mode (docs/rootless.md): no cgroup limits, and clients are told so. */
   rootless?: boolean;
+  /** New containers get a user namespace unless they ask for the host's (--userns-remap, --userns-default=auto). */
+  usernsByDefault?: boolean;
 }
 
 const ARCH: Record<string, string> = { x64: "amd64", arm64: "arm64", arm: "arm" };
@@ -136,7 +138,7 @@ export function registerSystemRoutes(router: Router, source: SystemInfoSource): 
       ContainerdCommit: { ID: "" },
       RuncCommit: { ID: "" },
       InitCommit: { ID: "" },
-      SecurityOptions: ["name=seccomp,profile=builtin", ...(source.rootless ? ["name=rootless"] : [])],
+      SecurityOptions: ["name=seccomp,profile=builtin", ...(source.usernsByDefault ? ["name=userns"] : []), ...(source.rootless ? ["name=rootless"] : [])],
       // rootless dockerd's words on a cgroup v1 host.
       Warnings: source.rootless ? ["WARNING: Running in rootless-mode without cgroups. To enable cgroups in rootless-mode, you need to boot the system in cgroup v2 mode."] : null,
     });
