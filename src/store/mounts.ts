@@ -34,11 +34,13 @@ export function mountsUnder(dir: string): string[] {
 }
 
 /**
- * Unmounts everything mounted on `target` (a path can carry stacked mounts). A busy mount is
- * detached lazily, as Docker does, so a stray process cannot make removal fail forever.
+ * Unmounts everything mounted on `target` (a path can carry stacked mounts), until the kernel
+ * says nothing is (EINVAL): no read of the mount table, which grows with every running
+ * container. A busy mount is detached lazily, as Docker does, so a stray process cannot make
+ * removal fail forever.
  */
 export function unmountAll(target: string): void {
-  for (let i = 0; i < 32 && isMountPoint(target); i++) {
+  for (let i = 0; i < 32; i++) {
     try {
       native().umount2(target, 0);
     } catch (err) {
