@@ -73,6 +73,18 @@ function cgroupVersion(): "1" | "2" {
 
 /** Wires the layers together: the only place that knows every constructor. */
 export async function startDaemon(opts: DaemonOptions): Promise<{ shutdown(): Promise<void> }> {
+  // Until the API listens nothing else holds the process open, and start-up waits on work whose
+  // timers and watches are unref'd (a leftover build container killed by recover(), say):
+  // without this, Node would find its loop empty and exit 0 half-way through.
+  const holdOpenUntilListening = setInterval(() => undefined, 1000);
+  try {
+    return await startDaemonHeld(opts);
+  } finally {
+    clearInterval(holdOpenUntilListening);
+  }
+}
+
+async function startDaemonHeld(opts: DaemonOptions): Promise<{ shutdown(): Promise<void> }> {
   if (process.getuid && process.getuid() !== 0) {
     throw new Error("wharfd must run as root; an ordinary user starts it with wharfd-rootless (docs/rootless.md)");
   }

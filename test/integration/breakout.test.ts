@@ -57,7 +57,10 @@ const EXPECTED_IN_USERNS: Record<string, string[]> = {
  */
 describe("breakout attempts from a default container (and a user-namespaced one) all fail", () => {
   let d: TestDaemon;
-  useDaemon((daemon) => (d = daemon));
+  // An explicit --userns=auto pool, far from /etc/subuid's ranges: the default pool user would
+  // have the daemon write its ranges into the host's /etc/subuid and /etc/subgid.
+  const poolStart = 3_500_000_000 + Math.floor(Math.random() * 1000) * 2 * 65536;
+  useDaemon((daemon) => (d = daemon), ["--userns-pool", `${poolStart}:${2 * 65536}`]);
   let work: string;
   let probe: string;
   before(() => {
