@@ -4,6 +4,7 @@ import * as fs from "node:fs";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import * as path from "node:path";
+import { writeContext, ok } from "../helpers/build";
 import { after, before, describe, it } from "node:test";
 import { gzip, makeTar, tempDir } from "../helpers/images";
 import { useDaemon, type RunResult, type TestDaemon } from "../helpers/daemon";
@@ -22,16 +23,7 @@ let server: http.Server;
 let base: string;
 const served = new Map<string, Buffer>();
 
-function context(dockerfile: string): string {
-  const dir = fs.mkdtempSync(path.join(work, "ctx-"));
-  fs.writeFileSync(path.join(dir, "Dockerfile"), dockerfile);
-  return dir;
-}
-
-function ok(r: RunResult, what = "command"): string {
-  assert.equal(r.code, 0, `${what} failed (${r.code}): ${r.stdout}\n${r.stderr}`);
-  return r.stdout;
-}
+const context = (dockerfile: string): string => writeContext(work, { Dockerfile: dockerfile });
 
 async function runIn(image: string, cmd: string): Promise<string> {
   return ok(await d.docker(["run", "--rm", "--entrypoint", "sh", image, "-c", cmd]), `run ${cmd}`);

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { writeContext, ok } from "../helpers/build";
 import { after, before, describe, it } from "node:test";
 import { tempDir } from "../helpers/images";
 import { useDaemon, type RunResult, type TestDaemon } from "../helpers/daemon";
@@ -12,20 +13,7 @@ const T = 120_000;
 let d: TestDaemon;
 let work: string;
 
-function context(files: Record<string, string>): string {
-  const dir = fs.mkdtempSync(path.join(work, "ctx-"));
-  for (const [name, data] of Object.entries(files)) {
-    const p = path.join(dir, name);
-    fs.mkdirSync(path.dirname(p), { recursive: true });
-    fs.writeFileSync(p, data);
-  }
-  return dir;
-}
-
-function ok(r: RunResult, what = "command"): string {
-  assert.equal(r.code, 0, `${what} failed (${r.code}): ${r.stdout}\n${r.stderr}`);
-  return r.stdout;
-}
+const context = (files: Record<string, string>): string => writeContext(work, files);
 
 async function tree(image: string, dir: string): Promise<string[]> {
   return ok(await d.docker(["run", "--rm", "--entrypoint", "find", image, dir, "-type", "f"])).trim().split("\n").sort();

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { writeContext, ok } from "../helpers/build";
 import { after, before, describe, it } from "node:test";
 import { tempDir } from "../helpers/images";
 import { useDaemon, type RunResult, type TestDaemon } from "../helpers/daemon";
@@ -16,16 +17,7 @@ const CLASSIC = { DOCKER_BUILDKIT: "0" };
 let d: TestDaemon;
 let work: string;
 
-function context(dockerfile: string): string {
-  const dir = fs.mkdtempSync(path.join(work, "ctx-"));
-  fs.writeFileSync(path.join(dir, "Dockerfile"), dockerfile);
-  return dir;
-}
-
-function ok(r: RunResult, what = "command"): string {
-  assert.equal(r.code, 0, `${what} failed (${r.code}): ${r.stdout}\n${r.stderr}`);
-  return r.stdout;
-}
+const context = (dockerfile: string): string => writeContext(work, { Dockerfile: dockerfile });
 
 /**
  * A RUN that announces itself in a shared cache dir and waits (at most ~60 s) for its partner:

@@ -32,26 +32,43 @@ export function parseChallenge(header: string | undefined): Challenge | undefine
 }
 
 /**
- * The API's X-Registry-Auth header: base64url (or plain base64) JSON of docker's AuthConfig.
- * Absent or empty means anonymous; unreadable is the client's error.
+ * A request header carrying base64url (or plain base64) JSON, as docker's X-Registry-Auth and
+ * X-Registry-Config are. Absent or empty is undefined; unreadable is the client's error.
  */
-export function decodeRegistryAuth(header: string | string[] | undefined): RegistryCredentials | undefined {
+export function decodeJsonHeader(header: string | string[] | undefined, name: string): unknown {
   const value = Array.isArray(header) ? header[0] : header;
   if (!value || value.trim() === "") return undefined;
-  let parsed: unknown;
   try {
-    parsed = JSON.parse(Buffer.from(value.replace(/-/g, "+").replace(/_/g, "/"), "base64").toString("utf8"));
+    return JSON.parse(Buffer.from(value.replace(/-/g, "+").replace(/_/g, "/"), "base64").toString("utf8")) as unknown;
   } catch {
-    throw new InvalidParameterError("invalid X-Registry-Auth header: it is not base64-encoded JSON");
+    throw new InvalidParameterError(`invalid ${name} header: it is not base64-encoded JSON`);
   }
-  if (typeof parsed !== "object" || parsed === null) return undefined;
-  const auth = parsed as Record<string, unknown>;
+}
+
+/**
+ * docker's AuthConfig object as credentials; undefined when it carries none. With
+ * `readAuthField`, `auth` (base64 "user:password") stands in for a missing username and password.
+ */
+export function credentialsOf(raw: unknown, readAuthField = false): RegistryCredentials | undefined {
+  if (typeof raw !== "object" || raw === null) return undefined;
+  const auth = raw as Record<string, unknown>;
   const str = (k: string): string | undefined => (typeof auth[k] === "string" && auth[k] !== "" ? (auth[k] as string) : undefined);
-  const creds: RegistryCredentials = {
-    username: str("username"),
-    password: str("password"),
-    identityToken: str("identitytoken"),
-    registryToken: str("registrytoken"),
-  };
+  let username = str("username");
+  let password = str("password");
+  const encoded = str("auth");
+  if (readAuthField && encoded && username === undefined && password === undefined) {
+    const plain = Buffer.from(encoded, "base64").toString("utf8");
+    const colon = plain.indexOf(":");
+    if (colon > 0) {
+      username = plain.slice(0, colon);
+      password = plain.slice(colon + 1);
+    }
+  }
+  const creds: RegistryCredentials = { username, password, identityToken: str("identitytoken"), registryToken: str("registrytoken") };
   return Object.values(creds).some((v) => v !== undefined) ? creds : undefined;
+}
+
+/** The API's X-Registry-Auth header: docker's AuthConfig; absent or empty means anonymous. */
+export function decodeRegistryAuth(header: string | string[] | undefined): RegistryCredentials | undefined {
+  return credentialsOf(decodeJsonHeader(header, "X-Registry-Auth"));
 }
