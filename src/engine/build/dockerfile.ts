@@ -76,10 +76,7 @@ export function parseDockerfile(text: string): Dockerfile {
   i = 0; // directive lines are comments for the rest of the parse
   const instructions: Instruction[] = [];
   const isComment = (line: string): boolean => /^\s*#/.test(line);
-  const continues = (line: string): boolean => {
-    const t = line.replace(/\s+$/, "");
-    return t.endsWith(escape) && !(escape === "\\" && t.endsWith("\\\\") && false);
-  };
+  const continues = (line: string): boolean => line.replace(/\s+$/, "").endsWith(escape);
   while (i < lines.length) {
     const line = lines[i];
     if (line.trim() === "" || isComment(line)) {
@@ -173,8 +170,7 @@ function validate(ins: Instruction): void {
   for (const f of ins.flags) {
     if (!allowed.includes(f.name)) throw new DockerfileParseError(ins.startLine, `unknown flag: ${f.name}`);
   }
-  const needsArgs = !["HEALTHCHECK"].includes(ins.cmd) || true;
-  if (needsArgs && ins.rest === "" && ins.heredocs.length === 0) {
+  if (ins.rest === "" && ins.heredocs.length === 0) {
     throw new DockerfileParseError(ins.startLine, `${ins.cmd} requires at least one argument`);
   }
   if (ins.cmd === "ONBUILD") {
