@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -34,6 +34,12 @@ const EXPECTED: Record<string, string[]> = {
   "open-by-handle-at": ["EPERM"],
   "open-mknod-block-device": ["EPERM"],
   "see-host-processes": ["none"],
+  "ptrace-attach-host-process": ["ESRCH"],
+  "ptrace-seize-host-process": ["ESRCH"],
+  "process-vm-readv-host-process": ["ESRCH", "EPERM"],
+  "pidfd-open-host-process": ["ESRCH", "EPERM"],
+  "raw-bind-host-interface": ["ENODEV"],
+  "see-host-interfaces": ["none"],
   "fd-leak": ["none"],
 };
 
@@ -52,7 +58,8 @@ const EXPECTED_IN_USERNS: Record<string, string[]> = {
  * A breakout suite: a static probe (test/fixtures/breakout-probe.c, built here with gcc) runs
  * inside a default container, as an exec, and as a non-root user, and tries mount, unshare,
  * keyrings, module loading, device access, /proc/sys and cgroup writes, time and hostname,
- * open_by_handle_at (the "shocker" escape), host processes and leaked descriptors. Also
+ * open_by_handle_at (the "shocker" escape), ptrace of a host process, raw packet access to the
+ * host's network interfaces, and leaked descriptors. Also
  * CVE-2024-21626: a working directory through /proc/self/fd never lands outside the container.
  */
 describe("breakout attempts from a default container (and a user-namespaced one) all fail", () => {
@@ -63,12 +70,28 @@ describe("breakout attempts from a default container (and a user-namespaced one)
   useDaemon((daemon) => (d = daemon), ["--userns-pool", `${poolStart}:${2 * 65536}`]);
   let work: string;
   let probe: string;
+  /** A host process for the probe to ptrace: a sleep of the test's own, so nothing that matters is at stake. */
+  let hostProcess: ChildProcess;
   before(() => {
+    hostProcess = spawn("sleep", ["600"], { stdio: "ignore" });
     work = fs.mkdtempSync(path.join(os.tmpdir(), "wharf-test-breakout-"));
     probe = path.join(work, "probe");
     execFileSync("gcc", ["-static", "-O2", "-o", probe, PROBE_SOURCE], { timeout: 120_000 });
   });
-  after(() => fs.rmSync(work, { recursive: true, force: true }));
+  after(() => {
+    hostProcess.kill("SIGKILL");
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  /**
+   * The probe's arguments: a host process to ptrace, and the host's own network
+   * interfaces (this daemon's bridge first, the one the container's veth hangs on) to bind a raw
+   * socket to. lo and eth0 are left out: the container has its own of those names.
+   */
+  const probeArgs = (): string[] => {
+    const hostInterfaces = fs.readdirSync("/sys/class/net").filter((name) => name !== "lo" && name !== "eth0" && name !== d.bridge);
+    return [String(hostProcess.pid), d.bridge, ...hostInterfaces.slice(0, 30)];
+  };
 
   /** Every attempt denied; as root, also denied the way Docker denies it (`exact`). */
   const check = (output: string, where: string, exact = true, expected = EXPECTED): void => {
@@ -76,7 +99,7 @@ describe("breakout attempts from a default container (and a user-namespaced one)
     for (const line of output.trim().split("\n")) {
       const [name, verdict, how] = line.split(" ");
       assert.notEqual(verdict, "ok", `${where}: ${name} succeeded`);
-      assert.ok(!line.startsWith("leaked-fd") && !line.startsWith("host-process"), `${where}: ${line}`);
+      assert.ok(!/^(leaked-fd|host-process|host-interface|bound-host-interface) /.test(line), `${where}: ${line}`);
       results.set(name, how);
     }
     for (const [name, allowed] of Object.entries(expected)) {
@@ -86,17 +109,29 @@ describe("breakout attempts from a default container (and a user-namespaced one)
   };
 
   test("the probe as a container's process, through the docker CLI and the wharf CLI", async () => {
-    const viaDocker = await d.docker(["run", "--rm", "--pull", "never", "-v", `${probe}:/probe:ro`, "busybox", "/probe"]);
+    const viaDocker = await d.docker(["run", "--rm", "--pull", "never", "-v", `${probe}:/probe:ro`, "busybox", "/probe", ...probeArgs()]);
     assert.equal(viaDocker.code, 0, viaDocker.stderr);
     check(viaDocker.stdout, "docker run");
-    const viaWharf = await d.wharf(["run", "--rm", "-v", `${probe}:/probe:ro`, "-u", "1000:1000", "busybox", "/probe"]);
+    const viaWharf = await d.wharf(["run", "--rm", "-v", `${probe}:/probe:ro`, "-u", "1000:1000", "busybox", "/probe", ...probeArgs()]);
     assert.equal(viaWharf.code, 0, viaWharf.stderr);
     check(viaWharf.stdout, "non-root user", false);
   });
 
+  test("the probe sees what it looks for when the container shares the host's pid and network namespaces", async () => {
+    // Without this, "denied" could mean a broken probe: here the same attempts must reach the host.
+    const shared = await d.wharf(["run", "--rm", "--pid", "host", "--network", "host", "--cap-add", "SYS_PTRACE", "-v", `${probe}:/probe:ro`, "busybox", "/probe", ...probeArgs()]);
+    assert.equal(shared.code, 0, shared.stderr);
+    const lines = shared.stdout.split("\n");
+    assert.ok(lines.includes("ptrace-attach-host-process ok"), shared.stdout);
+    assert.ok(lines.includes("raw-bind-host-interface ok"), shared.stdout);
+    assert.ok(lines.includes(`bound-host-interface ${d.bridge}`), shared.stdout);
+    assert.ok(lines.includes(`host-interface ${d.bridge}`), shared.stdout);
+    assert.ok(lines.some((line) => line.startsWith("host-process ")), shared.stdout);
+  });
+
   test("the probe as an exec in a running container", async () => {
     assert.equal((await d.wharf(["run", "-d", "--name", "breakout", "-v", `${probe}:/probe:ro`, "busybox", "sleep", "300"])).code, 0);
-    const exec = await d.docker(["exec", "breakout", "/probe"]);
+    const exec = await d.docker(["exec", "breakout", "/probe", ...probeArgs()]);
     assert.equal(exec.code, 0, exec.stderr);
     check(exec.stdout, "docker exec");
     await d.wharf(["rm", "-f", "breakout"]);
@@ -105,7 +140,7 @@ describe("breakout attempts from a default container (and a user-namespaced one)
   test("the probe as root of a --userns=auto container (an unprivileged uid on the host)", async () => {
     // A mapped root must be able to walk to its root filesystem (docs/userns.md); the test base is 0700.
     fs.chmodSync(path.dirname(d.dataRoot), 0o711);
-    const mapped = await d.wharf(["run", "--rm", "--userns=auto", "-v", `${probe}:/probe:ro`, "busybox", "sh", "-c", "cat /proc/self/uid_map && /probe"]);
+    const mapped = await d.wharf(["run", "--rm", "--userns=auto", "-v", `${probe}:/probe:ro`, "busybox", "sh", "-c", `cat /proc/self/uid_map && /probe ${probeArgs().join(" ")}`]);
     assert.equal(mapped.code, 0, mapped.stderr);
     const [uidMap, ...probeLines] = mapped.stdout.trim().split("\n");
     const [inside, outside] = uidMap.trim().split(/\s+/).map(Number);
