@@ -34,6 +34,9 @@ export const MS_BIND = 0x1000;
 export const MS_REC = 0x4000;
 export const MS_PRIVATE = 0x40000;
 export const MS_REMOUNT = 0x20;
+export const MS_NOSUID = 0x2;
+export const MS_NODEV = 0x4;
+export const MS_NOEXEC = 0x8;
 export const MNT_DETACH = 0x2;
 export const S_IFCHR = 0o020000;
 

@@ -209,7 +209,13 @@ function buildResources(input: SpecInput, host: HostFacts, logger: RuntimeLogger
 }
 
 function buildNamespaces(input: SpecInput, host: HostFacts): OciNamespace[] {
-  const ns: OciNamespace[] = [{ type: "pid" }, { type: "ipc" }, { type: "uts" }, { type: "mount" }];
+  const ns: OciNamespace[] = [];
+  const pid = input.pidNamespace;
+  if (pid !== "host") ns.push(pid ? { type: "pid", path: pid.nsPath } : { type: "pid" });
+  const ipc = input.ipcNamespace;
+  if (ipc !== "host") ns.push(typeof ipc === "object" ? { type: "ipc", path: ipc.nsPath } : { type: "ipc" });
+  if (input.utsNamespace !== "host") ns.push({ type: "uts" });
+  ns.push({ type: "mount" });
   // runc makes the user namespace first, so the namespaces it creates below are owned by it.
   if (input.idMapping) ns.push({ type: "user" });
   if (input.network === "none") ns.push({ type: "network" });
@@ -235,6 +241,14 @@ function sysMount(input: SpecInput, sysMode: string): OciMount {
   return { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", sysMode] };
 }
 
+/** /dev/shm goes with the IPC namespace: a tmpfs of its own, none, the host's, or a shared one (as Docker does). */
+function shmMount(input: SpecInput, shmSize: number): OciMount[] {
+  if (input.ipcNamespace === "none") return [];
+  const source = input.ipcNamespace === "host" ? "/dev/shm" : input.shmSource;
+  if (source) return [{ destination: "/dev/shm", type: "bind", source, options: ["rbind", "rprivate", "nosuid", "noexec", "nodev"] }];
+  return [{ destination: "/dev/shm", type: "tmpfs", source: "shm", options: ["nosuid", "noexec", "nodev", "mode=1777", `size=${shmSize}`] }];
+}
+
 function buildMounts(input: SpecInput): OciMount[] {
   const sysMode = input.privileged ? "rw" : "ro";
   const shmSize = input.shmSize && input.shmSize > 0 ? input.shmSize : DEFAULT_SHM_SIZE;
@@ -255,12 +269,7 @@ function buildMounts(input: SpecInput): OciMount[] {
       options: ["nosuid", "noexec", "nodev", "relatime", sysMode],
     },
     { destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"] },
-    {
-      destination: "/dev/shm",
-      type: "tmpfs",
-      source: "shm",
-      options: ["nosuid", "noexec", "nodev", "mode=1777", `size=${shmSize}`],
-    },
+    ...shmMount(input, shmSize),
   ];
 
   const etcOpts = ["rbind", "rprivate", ...(input.readonlyRootfs ? ["ro"] : [])];
@@ -339,7 +348,8 @@ export function buildOciSpec(input: SpecInput, opts: BuildSpecOptions = {}): Oci
       oomScoreAdj: 0,
     },
     root: { path: input.rootfsPath, readonly: input.readonlyRootfs },
-    hostname: input.hostname,
+    // runc refuses a hostname without a UTS namespace of the container's own.
+    ...(input.utsNamespace === "host" ? {} : { hostname: input.hostname }),
     mounts: buildMounts(input),
     linux: {
       namespaces: buildNamespaces(input, host),

@@ -32,6 +32,13 @@ export interface SpecInput {
   seccomp: "default" | "unconfined" | { profileJson: string };
   /** "none" | "host" | a netns path to join. */
   network: "none" | "host" | { netnsPath: string };
+  /** --pid/--ipc/--uts: absent = a namespace of its own; "host"; or another container's namespace file. */
+  pidNamespace?: "host" | { nsPath: string };
+  /** "none": a namespace of its own without /dev/shm. */
+  ipcNamespace?: "host" | "none" | { nsPath: string };
+  /** A host directory bound at /dev/shm instead of a tmpfs of the container's own (shared IPC). */
+  shmSource?: string;
+  utsNamespace?: "host";
   resources: {
     memory?: number;
     memorySwap?: number;

@@ -187,6 +187,18 @@ describe("buildOciSpec", () => {
     assert.ok(types("none", host({ cgroupVersion: 2 })).includes("cgroup"));
   });
 
+  it("leaves out the pid, ipc and uts namespaces shared with the host, and joins another container's by path", () => {
+    const shared = buildOciSpec(input({ network: "host", pidNamespace: "host", ipcNamespace: "host", utsNamespace: "host" }), { host: host() });
+    assert.deepEqual(shared.linux.namespaces, [{ type: "mount" }]);
+    assert.equal(shared.hostname, undefined, "runc refuses a hostname without a UTS namespace");
+    assert.deepEqual(shared.mounts.find((m) => m.destination === "/dev/shm")?.source, "/dev/shm");
+    const joined = buildOciSpec(input({ pidNamespace: { nsPath: "/proc/7/ns/pid" }, ipcNamespace: { nsPath: "/proc/7/ns/ipc" }, shmSource: "/run/b/shm" }), { host: host() });
+    assert.deepEqual(joined.linux.namespaces.slice(0, 2), [{ type: "pid", path: "/proc/7/ns/pid" }, { type: "ipc", path: "/proc/7/ns/ipc" }]);
+    assert.equal(joined.mounts.find((m) => m.destination === "/dev/shm")?.source, "/run/b/shm");
+    const none = buildOciSpec(input({ ipcNamespace: "none" }), { host: host() });
+    assert.equal(none.mounts.find((m) => m.destination === "/dev/shm"), undefined);
+  });
+
   it("allows Docker's default devices in the device cgroup and lets the runtime create the nodes", () => {
     const s = buildOciSpec(input(), { host: host() });
     assert.deepEqual(s.linux.devices, []);

@@ -19,6 +19,8 @@ import type { NetworkService } from "../networks/network-service";
 import { wantedBindings, type PortBindingsRequest } from "../networks/ports";
 import { validateEndpointsConfig } from "../networks/endpoint-config";
 import { validateNetworkModeOptions } from "./network-mode";
+import { type NamespaceOwner, namespacesFor } from "./namespace-modes";
+import { mountShareableShm, shareableShmPath, unmountShareableShm } from "./shareable-shm";
 import { RestartBackoff, shouldRestart, startsWithDaemon } from "./restart-policy";
 import { type StatsPoint, takeStatsPoint } from "./stats";
 import { newState, startFailureExitCode } from "./status";
@@ -307,6 +309,7 @@ export class ContainerService {
       const spec = await this.specFor(record, rootfsPath);
       spec.extraMounts = this.mounts.attach(record);
       await fs.mkdir(this.bundleDir(id), { recursive: true, mode: 0o700 });
+      if (record.HostConfig.IpcMode === "shareable") spec.shmSource = mountShareableShm(this.bundleDir(id), spec.shmSize || 64 * 1024 * 1024);
       const { pid } = await runtime.create({
         containerId: id,
         bundleDir: this.bundleDir(id),
@@ -345,6 +348,7 @@ export class ContainerService {
       delete record.NetworkSettings;
       await rootfs.unmount(id).catch(() => undefined);
       this.mounts.release(id);
+      unmountShareableShm(this.bundleDir(id));
       await fs.rm(this.bundleDir(id), { recursive: true, force: true });
       record.State = { ...record.State, Error: message, ExitCode: startFailureExitCode(message) };
       this.deps.store.save(record);
@@ -354,6 +358,16 @@ export class ContainerService {
       }
       throw err instanceof WharfError ? err : new SystemError(message);
     }
+  }
+
+  private namespaceOwner(idOrName: string): NamespaceOwner {
+    const other = this.get(idOrName);
+    return {
+      Id: other.Id,
+      State: other.State,
+      HostConfig: { PidMode: String(other.HostConfig.PidMode ?? ""), IpcMode: String(other.HostConfig.IpcMode ?? "") },
+      shmPath: shareableShmPath(this.bundleDir(other.Id)),
+    };
   }
 
   /** The network namespace runc gives the container: a new one, the host's, or another container's. */
@@ -533,6 +547,7 @@ export class ContainerService {
       noNewPrivileges,
       seccomp: seccompValue === undefined ? "default" : seccompValue === "unconfined" ? "unconfined" : { profileJson: seccompValue },
       network: this.namespaceFor(hc.NetworkMode),
+      ...namespacesFor({ pid: String(hc.PidMode ?? ""), ipc: String(hc.IpcMode ?? ""), uts: String(hc.UTSMode ?? "") }, (idOrName) => this.namespaceOwner(idOrName)),
       resources: this.deps.noCgroupLimits ? {} : resourcesOf(hc),
       ulimits: hc.Ulimits ?? [],
       // Rootless: no path, so that runc (--rootless) skips the cgroups it may not create.
@@ -820,6 +835,7 @@ export class ContainerService {
     await this.disconnectNetwork(id);
     await this.deps.rootfs.unmount(id).catch((err: unknown) => this.deps.log.warn({ id, err: errorMessage(err) }, "rootfs unmount failed"));
     this.mounts.release(id);
+    unmountShareableShm(this.bundleDir(id));
     await fs.rm(this.bundleDir(id), { recursive: true, force: true });
   }
 

@@ -5,6 +5,7 @@ import type { ImageRecord } from "../images/types";
 import { type PortBindingsRequest, validatePortBindings } from "../networks/ports";
 import type { CreateContainerRequest } from "./create-request";
 import { logSettings } from "./log-config";
+import { validateNamespaceModes } from "./namespace-modes";
 import type { ContainerConfig, HostConfig, RestartPolicy } from "./types";
 
 /** Host facts the validation depends on. */
@@ -218,6 +219,10 @@ export function buildContainerConfig(
   const logConfig = hostConfig.LogConfig as { Type?: string | null; Config?: Record<string, string> | null } | undefined;
   if (!logConfig?.Type) hostConfig.LogConfig = { Type: "k8s-file", Config: logConfig?.Config ?? {} };
   logSettings(hostConfig.LogConfig as typeof logConfig); // Docker's errors for a bad driver or option, before anything exists
+  validateNamespaceModes(
+    { pid: (hostConfig.PidMode as string | undefined) ?? "", ipc: (hostConfig.IpcMode as string | undefined) ?? "", uts: (hostConfig.UTSMode as string | undefined) ?? "" },
+    req.Hostname ?? undefined,
+  );
   if (!hostConfig.IpcMode) hostConfig.IpcMode = "private";
   if (!hostConfig.CgroupnsMode) hostConfig.CgroupnsMode = "host";
   validateRestartPolicy(hostConfig.RestartPolicy, hostConfig.AutoRemove);
