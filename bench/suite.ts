@@ -9,15 +9,16 @@ import { build } from "./build";
 import { throughput } from "./throughput";
 import { userns } from "./userns";
 import { vm } from "./vm";
+import { vmDistro } from "./vm-distro";
 
 /**
  * The benchmark suite: starts a private wharfd and a private dockerd 20.10, runs each scenario
  * against both within its time budget, stops both, prints one table and writes JSON.
  *
- *   node dist/bench/suite.js [--quick] [--only latency,exec,throughput,density,api,logs,pull,build,userns,vm] [--n1000]
+ *   node dist/bench/suite.js [--quick] [--only latency,exec,throughput,density,api,logs,pull,build,userns,vm,vm-distro] [--n1000]
  */
 
-const ALL: Scenario[] = [latency, execLatency, throughput, density, api, logs, pull, build, userns, vm];
+const ALL: Scenario[] = [latency, execLatency, throughput, density, api, logs, pull, build, userns, vm, vmDistro];
 
 export async function main(argv: string[]): Promise<void> {
   const flags = new Set<string>();

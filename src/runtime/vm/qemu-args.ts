@@ -21,7 +21,7 @@ export const CONSOLE_LOG = "console.log";
  * The emulated CPU under TCG: x86-64-v2 (what distributions built for v2 need), not "max":
  * every extra feature (AVX-512 …) is emulated work at boot, ~0.3 s here.
  */
-const TCG_CPU = "qemu64,+ssse3,+sse4.1,+sse4.2,+popcnt,+cx16,+lahf-lm";
+export const TCG_CPU = "qemu64,+ssse3,+sse4.1,+sse4.2,+popcnt,+cx16,+lahf-lm";
 /** MiB of TCG translation cache: enough for a kernel boot plus a busybox workload. */
 const TCG_TB_MIB = 32;
 
