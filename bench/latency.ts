@@ -55,7 +55,8 @@ export const latency: Scenario = {
   async run(ctx: Ctx, deadline: Deadline) {
     const runs = Number(process.env.BENCH_RUNS ?? (ctx.quick ? 5 : 20));
     ctx.log(`latency: ${runs} runs each`);
-    const wharfCli = await timeRuns(deadline, runs, process.execPath, [path.join(ROOT, "bin", "wharf"), "-H", ctx.wharf.host, ...RUN_ARGS]);
+    // bin/wharf run as users run it (a program on PATH), not as `node bin/wharf`: see bin/wharf's first line.
+    const wharfCli = await timeRuns(deadline, runs, path.join(ROOT, "bin", "wharf"), ["-H", ctx.wharf.host, ...RUN_ARGS]);
     const dockerToWharf = await dockerCli(deadline, runs, ctx.wharf);
     const dockerToDockerd = ctx.docker ? await dockerCli(deadline, runs, ctx.docker) : undefined;
     const d = dockerToDockerd?.median ?? null;

@@ -42,6 +42,7 @@ fi
 
 echo "setup: building"
 npx tsc -p tsconfig.json
+node scripts/bundle-cli.js # the CLI's one-file bundle (bin/wharf falls back to dist/ without it)
 if [ ! -f native/build/Release/wharf_native.node ] || [ native/wharf_native.c -nt native/build/Release/wharf_native.node ]; then
   (cd native && npx node-gyp rebuild --silent >/dev/null)
 fi

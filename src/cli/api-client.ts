@@ -35,6 +35,13 @@ interface Target {
   port?: number;
 }
 
+/**
+ * Options every request gets. servername (TLS SNI) is empty because this client never speaks
+ * TLS; given, it spares node's http agent an isIP() of the host, whose IPv6 regex costs ~6 ms
+ * to compile on a CLI's first request.
+ */
+const PLAIN_HTTP = { servername: "" } as const;
+
 /** Parses -H/DOCKER_HOST values: unix:///path, tcp://host:port (and http://). */
 export function parseHost(host: string): Target {
   if (host.startsWith("unix://")) return { socketPath: host.slice("unix://".length) };
@@ -163,7 +170,7 @@ export class ApiClient {
     if (payload) headers["Content-Length"] = String(payload.length);
 
     const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
-      const req = http.request({ ...this.target, agent: this.agent, method, path: fullPath, headers }, resolve);
+      const req = http.request({ ...this.target, ...PLAIN_HTTP, agent: this.agent, method, path: fullPath, headers }, resolve);
       req.on("error", (err: NodeJS.ErrnoException) => reject(this.connectError(err)));
       if (payload) req.end(payload);
       else if (opts.rawBody && !Buffer.isBuffer(opts.rawBody)) {
@@ -211,7 +218,7 @@ export class ApiClient {
     };
     if (payload) headers["Content-Length"] = String(payload.length);
     return new Promise<Socket>((resolve, reject) => {
-      const req = http.request({ ...this.target, agent: false, method: "POST", path: fullPath, headers });
+      const req = http.request({ ...this.target, ...PLAIN_HTTP, agent: false, method: "POST", path: fullPath, headers });
       req.on("upgrade", (_res, socket: Socket, head: Buffer) => {
         if (head.length > 0) socket.unshift(head);
         resolve(socket);

@@ -166,7 +166,10 @@ export async function main(argv: string[]): Promise<number> {
   process.stdout.on("error", ignoreEpipe);
   process.stderr.on("error", ignoreEpipe);
   return runCli(argv, {
-    stdin: process.stdin,
+    // A getter: node builds process.stdin on first use (~4 ms), and most commands never read it.
+    get stdin() {
+      return process.stdin;
+    },
     stdout: process.stdout,
     stderr: process.stderr,
     env: process.env,

@@ -60,6 +60,8 @@ interface OciRuntime {
 
 const RESCAN_MS = 2000;
 const CONMON_EXIT_WAIT_MS = 5000;
+/** How long a monitor that has written the exit file gets to exit by itself (it takes ~1-2 ms). */
+const EXITED_MONITOR_WAIT_MS = 500;
 /** Files this module (or conmon, or runc) puts in a bundle dir; only these are removed. */
 const BUNDLE_FILES = ["config.json", "pidfile", "conmon.pid", "attach", "ctl", "winsz", "exit", "oom"];
 
@@ -126,6 +128,21 @@ function processAlive(pid: number): boolean {
     return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8"));
   } catch {
     return false;
+  }
+}
+
+/** rmdir of an empty cgroup; false when it stays busy. */
+async function removeCgroupDir(cgroup: string): Promise<boolean> {
+  // The kernel may hold a cgroup a moment after its last task exits.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await fsp.rmdir(cgroup);
+      return true;
+    } catch (err) {
+      if (isErrno(err, "ENOENT")) return true;
+      if (!isErrno(err, "EBUSY") || attempt >= 10) return false;
+      await sleep(5);
+    }
   }
 }
 
@@ -591,19 +608,9 @@ export class ConmonRuntime implements ContainerRuntime {
     } catch {
       return false;
     }
-    for (const cgroup of cgroupPaths) {
-      // The kernel may hold a cgroup a moment after its last task exits.
-      for (let attempt = 0; ; attempt++) {
-        try {
-          await fsp.rmdir(cgroup);
-          break;
-        } catch (err) {
-          if (isErrno(err, "ENOENT")) break;
-          if (!isErrno(err, "EBUSY") || attempt >= 10) return false;
-          await sleep(5);
-        }
-      }
-    }
+    // One per v1 controller (a dozen): removed side by side.
+    const removed = await Promise.all(cgroupPaths.map((cgroup) => removeCgroupDir(cgroup)));
+    if (removed.includes(false)) return false;
     await fsp.rm(dir, { recursive: true, force: true });
     return true;
   }
@@ -675,12 +682,28 @@ export class ConmonRuntime implements ContainerRuntime {
     return !(await this.conmonRunning(pid));
   }
 
+  /** waitConmonExit for a monitor about to exit: polled every millisecond, not backed off. */
+  private async waitMonitorGone(pid: number, ms: number): Promise<boolean> {
+    const deadline = Date.now() + ms;
+    while (Date.now() < deadline) {
+      if (!(await this.conmonRunning(pid))) return true;
+      await sleep(1);
+    }
+    return !(await this.conmonRunning(pid));
+  }
+
   async delete(containerId: string, force: boolean): Promise<void> {
     this.checkId(containerId);
     this.created.delete(containerId);
     const bundle = await this.bundleDir(containerId);
     const monitor = bundle ? await this.conmonPid(bundle) : null;
-    const monitorUp = monitor !== null && (await this.conmonRunning(monitor));
+    // conmon writes the exit file once it has reaped the container's init, and exits a moment
+    // later: the engine, woken by that file, is usually here first. Wait for conmon then,
+    // rather than kill a stopped container through runc (two runc processes, ~25 ms).
+    const monitorUp =
+      monitor !== null &&
+      (await this.conmonRunning(monitor)) &&
+      !(fs.existsSync(path.join(this.exitDir, containerId)) && (await this.waitMonitorGone(monitor, EXITED_MONITOR_WAIT_MS)));
 
     if (monitorUp) {
       if (!force) {

@@ -27,6 +27,21 @@ export function isMountPoint(p: string): boolean {
   return mountPoints().includes(p);
 }
 
+/** nsfs's magic (linux/magic.h): what statfs says of a namespace file bind-mounted somewhere. */
+const NSFS_MAGIC = 0x6e736673;
+
+/**
+ * Whether a namespace is bind-mounted at `p` (a pinned netns): one statfs, where isMountPoint
+ * reads the whole mount table, which grows with every running container.
+ */
+export function isNamespacePin(p: string): boolean {
+  try {
+    return fs.statfsSync(p).type === NSFS_MAGIC;
+  } catch {
+    return false;
+  }
+}
+
 /** Mount points at or below `dir` (deepest last, as mounted). */
 export function mountsUnder(dir: string): string[] {
   const prefix = dir.endsWith("/") ? dir : `${dir}/`;

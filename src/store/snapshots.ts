@@ -6,7 +6,7 @@ import type { ContainerRootfs } from "../engine/images/types";
 import { chainId as computeChainId, digestHex, isDigest } from "../lib/digest";
 import { InvalidParameterError, NotFoundError, SystemError } from "../lib/errors";
 import type { IdMapping } from "../lib/id-mapping";
-import { native } from "../lib/native";
+import { native, nativeErrno } from "../lib/native";
 import { applyLayer } from "../lib/tar/apply";
 import type { BlobWriter, ContentStore } from "./content";
 import { IdmappedLayers, type LayerSharing } from "./idmapped-layers";
@@ -102,6 +102,7 @@ CREATE TABLE IF NOT EXISTS container_idmaps (
 
 /** Overlay's mount data is one page; past this the lower dirs are passed as short links. */
 const MAX_MOUNT_DATA = 4000;
+const EINVAL = 22;
 
 export class SnapshotStore implements ContainerRootfs {
   readonly root: string;
@@ -111,6 +112,8 @@ export class SnapshotStore implements ContainerRootfs {
   private readonly leases = new Set<Lease>();
   /** How user-namespaced containers see the shared layers (idmapped mounts or shifted copies). */
   private readonly idmappedLayers: IdmappedLayers;
+  /** Whether overlay takes `volatile` here (kernel 5.10+); learnt from the first refusal. */
+  private volatileMounts = true;
 
   constructor(opts: { dataRoot: string; metadata: Metadata; content: ContentStore; layerSharing?: LayerSharing }) {
     this.root = path.join(opts.dataRoot, "snapshots");
@@ -352,7 +355,7 @@ export class SnapshotStore implements ContainerRootfs {
     return row ? { uidBase: row.uid_base, gidBase: row.gid_base, size: row.size } : undefined;
   }
 
-  async mount(containerId: string, lowerDirs: string[]): Promise<string> {
+  async mount(containerId: string, lowerDirs: string[], opts: { volatile?: boolean } = {}): Promise<string> {
     const dir = this.containerDir(containerId);
     const merged = path.join(dir, "merged");
     if (!fs.existsSync(path.join(dir, "upper"))) throw new NotFoundError(`no root filesystem for container ${containerId}`);
@@ -369,12 +372,24 @@ export class SnapshotStore implements ContainerRootfs {
       const topFirst = [...bottomFirst].reverse();
       const upper = path.join(dir, "upper");
       const work = path.join(dir, "work");
-      let data = `index=off,lowerdir=${topFirst.join(":")},upperdir=${upper},workdir=${work}`;
+      const volatile = opts.volatile === true && this.volatileMounts;
+      const tail = `upperdir=${upper},workdir=${work}${volatile ? ",volatile" : ""}`;
+      let data = `index=off,lowerdir=${topFirst.join(":")},${tail}`;
       if (data.length > MAX_MOUNT_DATA) {
-        data = `index=off,lowerdir=${topFirst.map((d) => this.shortLink(d)).join(":")},upperdir=${upper},workdir=${work}`;
+        data = `index=off,lowerdir=${topFirst.map((d) => this.shortLink(d)).join(":")},${tail}`;
         if (data.length > MAX_MOUNT_DATA) throw new SystemError(`too many layers to mount (${lowerDirs.length})`);
       }
-      native().mount("overlay", merged, "overlay", 0, data);
+      // A volatile mount leaves this marker, and overlay refuses to mount the layer again while it
+      // is there. Only a --rm container's layer has one, and that layer is never kept: going on is safe.
+      fs.rmSync(path.join(work, "work", "incompat", "volatile"), { recursive: true, force: true });
+      try {
+        native().mount("overlay", merged, "overlay", 0, data);
+      } catch (err) {
+        // Kernels before 5.10 know no `volatile`: mount as usual, and stop asking.
+        if (!volatile || nativeErrno(err) !== EINVAL) throw err;
+        native().mount("overlay", merged, "overlay", 0, data.replace(/,volatile$/, ""));
+        this.volatileMounts = false;
+      }
     } catch (err) {
       this.idmappedLayers.release(dir);
       throw err;

@@ -305,7 +305,7 @@ export class ContainerService {
     const id = record.Id;
     try {
       const image = images.resolve(record.Image);
-      const rootfsPath = await rootfs.mount(id, images.layerDirs(image));
+      const rootfsPath = await rootfs.mount(id, images.layerDirs(image), { volatile: record.HostConfig.AutoRemove === true });
       const spec = await this.specFor(record, rootfsPath);
       spec.extraMounts = this.mounts.attach(record);
       await fs.mkdir(this.bundleDir(id), { recursive: true, mode: 0o700 });
@@ -820,23 +820,35 @@ export class ContainerService {
         FinishedAt: exit.finishedAt,
       };
       this.deps.store.save(record);
-      await this.releaseRuntime(id);
+      const released = await this.releaseRuntime(id);
       // Docker reports the OOM kill before the exit it causes.
       if (exit.oomKilled) this.emit("oom", record);
       this.emit("die", record, { exitCode: String(exit.exitCode) });
-      if (record.HostConfig.AutoRemove) await this.removeLocked(record);
+      // releaseRuntime just ran: removal does it again only if part of it failed.
+      if (record.HostConfig.AutoRemove) await this.removeLocked(record, false, released);
       else if (shouldRestart(record, exit.exitCode, record.ManuallyStopped === true)) this.scheduleRestart(record);
     });
   }
 
-  /** Frees what only a running container needs: runtime state, cgroups, network, the mounted rootfs. */
-  private async releaseRuntime(id: string): Promise<void> {
-    await this.deps.runtime.delete(id, true).catch((err: unknown) => this.deps.log.warn({ id, err: errorMessage(err) }, "runtime delete failed"));
+  /**
+   * Frees what only a running container needs: runtime state, cgroups, network, the mounted
+   * rootfs. False when the runtime or the rootfs refused (logged; a later call tries again).
+   */
+  private async releaseRuntime(id: string): Promise<boolean> {
+    let clean = true;
+    await this.deps.runtime.delete(id, true).catch((err: unknown) => {
+      clean = false;
+      this.deps.log.warn({ id, err: errorMessage(err) }, "runtime delete failed");
+    });
     await this.disconnectNetwork(id);
-    await this.deps.rootfs.unmount(id).catch((err: unknown) => this.deps.log.warn({ id, err: errorMessage(err) }, "rootfs unmount failed"));
+    await this.deps.rootfs.unmount(id).catch((err: unknown) => {
+      clean = false;
+      this.deps.log.warn({ id, err: errorMessage(err) }, "rootfs unmount failed");
+    });
     this.mounts.release(id);
     unmountShareableShm(this.bundleDir(id));
     await fs.rm(this.bundleDir(id), { recursive: true, force: true });
+    return clean;
   }
 
   /**
@@ -994,14 +1006,14 @@ export class ContainerService {
     });
   }
 
-  private async removeLocked(record: ContainerRecord, removeVolumes = false): Promise<void> {
+  private async removeLocked(record: ContainerRecord, removeVolumes = false, runtimeReleased = false): Promise<void> {
     this.cancelRestart(record);
     this.backoffs.delete(record.Id);
     this.runtimeEnv.delete(record.Id);
     record.State = { ...record.State, Status: "removing" };
     this.deps.store.save(record);
     this.cancelPendingAttach(record.Id);
-    await this.releaseRuntime(record.Id);
+    if (!runtimeReleased) await this.releaseRuntime(record.Id);
     await this.deps.rootfs.remove(record.Id);
     await fs.rm(this.containerDir(record.Id), { recursive: true, force: true });
     this.deps.store.delete(record.Id);

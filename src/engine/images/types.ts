@@ -84,8 +84,12 @@ export interface ImageProvider {
 export interface ContainerRootfs {
   /** Creates the container's empty writable layer (upper + work dirs), owned by the mapped root when mapped. */
   create(containerId: string, idMapping?: IdMapping): Promise<void>;
-  /** Mounts overlay(lower = image layers, upper = container layer) and returns the merged path. Idempotent. */
-  mount(containerId: string, lowerDirs: string[]): Promise<string>;
+  /**
+   * Mounts overlay(lower = image layers, upper = container layer) and returns the merged path.
+   * Idempotent. `volatile`: the layer is thrown away after this run (--rm), so overlay need not
+   * sync it at unmount.
+   */
+  mount(containerId: string, lowerDirs: string[], opts?: { volatile?: boolean }): Promise<string>;
   /** Idempotent: a container whose rootfs is not mounted is fine. */
   unmount(containerId: string): Promise<void>;
   /** Removes the writable layer (unmounting first). Idempotent. */

@@ -5,7 +5,7 @@ import { ConflictError, ForbiddenError, NotFoundError, errorMessage } from "../.
 import { newId } from "../../lib/ids";
 import { KeyedLock } from "../../lib/keyed-lock";
 import { MS_BIND, native } from "../../lib/native";
-import { isMountPoint, unmountAll } from "../../store/mounts";
+import { isNamespacePin, unmountAll } from "../../store/mounts";
 import { type CniNetworkList, type CniResult, DEFAULT_CNI_PATH, cniAdd, cniDel } from "./cni";
 import { BRIDGE_NAME_OPTION, type CreateNetworkRequest, PREDEFINED, buildNetwork } from "./create-network";
 import { formatIPv4, formatSubnet, parseCidr, parseIPv4, subnetContains } from "./ipv4";
@@ -143,7 +143,7 @@ export class NetworkService {
     if (network.Driver !== "bridge") throw new ForbiddenError(`container cannot be disconnected from host network or connected to ${network.Name} network`);
     return this.lock.run(`attach:${containerId}`, async () => {
       const file = await this.readAttachment(containerId);
-      if (!file || !isMountPoint(file.netnsPath)) throw new ConflictError(`container ${containerId} has no network namespace to connect (not running, or --network host/none/container:)`);
+      if (!file || !isNamespacePin(file.netnsPath)) throw new ConflictError(`container ${containerId} has no network namespace to connect (not running, or --network host/none/container:)`);
       if (file.entries.some((e) => e.networkId === network.Id)) {
         throw new ForbiddenError(`endpoint with name ${containerId.slice(0, 12)} already exists in network ${network.Name}`);
       }
@@ -209,7 +209,7 @@ export class NetworkService {
       const file = await this.readAttachment(containerId);
       const entry = file?.entries.find((e) => e.networkId === network.Id);
       if (!file || !entry) throw new ForbiddenError(`container ${containerId} is not connected to network ${network.Name}`);
-      const pinned = isMountPoint(file.netnsPath);
+      const pinned = isNamespacePin(file.netnsPath);
       await cniDel(entry.list, { containerId, netnsPath: pinned ? file.netnsPath : "", ifName: entry.ifName, runtimeConfig: entry.runtimeConfig }, entry.result, this.cniPath);
       file.entries = file.entries.filter((e) => e !== entry);
       await this.writeAttachment(containerId, file);
@@ -342,7 +342,7 @@ export class NetworkService {
   async detach(containerId: string): Promise<void> {
     const file = await this.readAttachment(containerId);
     if (file) {
-      const pinned = isMountPoint(file.netnsPath);
+      const pinned = isNamespacePin(file.netnsPath);
       for (const entry of [...file.entries].reverse()) {
         const args = { containerId, netnsPath: pinned ? file.netnsPath : "", ifName: entry.ifName, runtimeConfig: entry.runtimeConfig };
         const result = entry.result ?? (await this.leasedResult(entry, containerId));
