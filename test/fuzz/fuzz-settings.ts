@@ -13,6 +13,8 @@ export function fuzzParams<T>(defaultRuns = 300): fc.Parameters<T> {
   return {
     numRuns: runs,
     interruptAfterTimeLimit: seconds * 1000,
+    // the failing assertion's own message in the report, not only the counterexample
+    includeErrorInReport: true,
     ...(seed !== undefined ? { seed: Number(seed) } : {}),
   };
 }

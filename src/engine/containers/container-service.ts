@@ -1079,10 +1079,14 @@ function resourcesOf(hc: HostConfig): SpecInput["resources"] {
 /** Runs the host's ps with the caller's options (no shell: the words are passed as they are). */
 function hostPs(psArgs: string): Promise<string> {
   const args = psArgs.trim() === "" ? ["-ef"] : psArgs.trim().split(/\s+/);
+  if (psArgs.includes("\0")) return Promise.reject(new InvalidParameterError("Error running ps: an option contains a NUL byte"));
   return new Promise((resolve, reject) => {
     execFile("ps", args, { maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) reject(new SystemError(`ps: ${stderr.trim() || err.message}`));
-      else resolve(stdout);
+      if (!err) return resolve(stdout);
+      // ps refusing the caller's options is the caller's error (Docker answers 500 for it).
+      const refused = typeof err.code === "number";
+      const why = stderr.trim().split("\n")[0] || err.message;
+      reject(refused ? new InvalidParameterError(`Error running ps: ${why}`) : new SystemError(`Error running ps: ${why}`));
     });
   });
 }

@@ -134,7 +134,15 @@ export function validateSecurityOpts(opts: string[]): void {
   }
 }
 
+/** Docker's checks of the resource limits (create and update); CPU shares are clamped as Docker does. */
 export function validateResources(hc: HostConfig, limits: HostLimits): void {
+  // Docker passes these to runc unchecked and answers runc's refusal with a 500.
+  if (hc.Memory < 0) throw new InvalidParameterError("invalid memory limit: must not be negative");
+  if (hc.MemorySwap < -1) throw new InvalidParameterError("invalid memory swap limit: -1 (unlimited) or a size larger than the memory limit");
+  if (hc.CpuPeriod !== 0 && (hc.CpuPeriod < 1000 || hc.CpuPeriod > 1000000)) {
+    throw new InvalidParameterError("CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)");
+  }
+  if (hc.CpuQuota > 0 && hc.CpuQuota < 1000) throw new InvalidParameterError("CPU cfs quota can not be less than 1ms (i.e. 1000)");
   if (hc.Memory > 0 && hc.Memory < MIN_MEMORY) {
     throw new InvalidParameterError("Minimum memory limit allowed is 6MB");
   }
@@ -153,6 +161,8 @@ export function validateResources(hc: HostConfig, limits: HostLimits): void {
     throw new InvalidParameterError("Conflicting options: Nano CPUs and CPU Period cannot both be set");
   }
   if (hc.CpuShares < 0) throw new InvalidParameterError("invalid CPU shares: must not be negative");
+  // The kernel's range (cgroup v1): Docker clamps into it at create, as here; runc would refuse.
+  if (hc.CpuShares > 0) hc.CpuShares = Math.min(Math.max(hc.CpuShares, MIN_CPU_SHARES), MAX_CPU_SHARES);
   validateCpuset(hc.CpusetCpus, limits.ncpu);
   for (const ulimit of hc.Ulimits ?? []) {
     if (!KNOWN_ULIMITS.has(ulimit.Name)) throw new InvalidParameterError(`invalid ulimit type: ${ulimit.Name}`);
@@ -161,6 +171,9 @@ export function validateResources(hc: HostConfig, limits: HostLimits): void {
     }
   }
 }
+
+const MIN_CPU_SHARES = 2;
+const MAX_CPU_SHARES = 262144;
 
 function normalizeNetworkMode(mode: string | null | undefined, limits: HostLimits): string {
   // As in Docker, no network (or "default") means the default bridge network.

@@ -44,11 +44,15 @@ function allocateSubnet(pool: { base: string; size: number }, taken: Subnet[]): 
   throw new ForbiddenError("could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network");
 }
 
+const MAX_NAME_LENGTH = 255;
+
 /** Validates a create request against the existing networks and builds the new record. */
 export function buildNetwork(req: CreateNetworkRequest, existing: NetworkRecord[], pool: { base: string; size: number }): NetworkRecord {
   const name = req.Name;
   if (!name) throw new InvalidParameterError("invalid name: name is empty");
   if (!NAME_PATTERN.test(name)) throw new InvalidParameterError(`invalid network name "${name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+  // host-local keeps its leases in a directory named after the network.
+  if (name.length > MAX_NAME_LENGTH) throw new InvalidParameterError(`invalid network name: at most ${MAX_NAME_LENGTH} characters are allowed`);
   if (existing.some((n) => n.Name === name)) throw new ConflictError(`network with name ${name} already exists`);
   if (PREDEFINED.has(name)) throw new ForbiddenError(`operation is not permitted on predefined ${name} network`);
   const driver = req.Driver || "bridge";

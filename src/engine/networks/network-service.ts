@@ -140,7 +140,7 @@ export class NetworkService {
    */
   async connect(containerId: string, nameOrId: string, opts: { ip?: string; aliases?: string[] }): Promise<EndpointState> {
     const network = this.resolve(nameOrId);
-    if (network.Driver !== "bridge") throw new ForbiddenError(`container cannot be disconnected from host network or connected to ${network.Name} network`);
+    refuseNonBridge(network);
     return this.lock.run(`attach:${containerId}`, async () => {
       const file = await this.readAttachment(containerId);
       if (!file || !isNamespacePin(file.netnsPath)) throw new ConflictError(`container ${containerId} has no network namespace to connect (not running, or --network host/none/container:)`);
@@ -177,6 +177,7 @@ export class NetworkService {
 
   /** "10.1.0.5" -> "10.1.0.5/24" for host-local's `ips`; Docker's error when outside the subnet. */
   private fixedAddress(network: NetworkRecord, ip: string): string {
+    refuseNonBridge(network);
     if (network.Name === "bridge") throw new ForbiddenError("user specified IP address is supported on user defined networks only");
     const subnet = parseCidr(network.IPAM.Config[0].Subnet).subnet;
     const addr = parseIPv4(ip);
@@ -462,4 +463,9 @@ function endpointFrom(network: NetworkRecord, result: CniResult): EndpointState 
     MacAddress: sandboxIfIndex >= 0 ? (result.interfaces?.[sandboxIfIndex].mac ?? "") : "",
     Aliases: null,
   };
+}
+
+/** host and none have no addresses to give: Docker's refusal for connecting to them. */
+function refuseNonBridge(network: NetworkRecord): void {
+  if (network.Driver !== "bridge") throw new ForbiddenError(`container cannot be disconnected from host network or connected to ${network.Name} network`);
 }

@@ -27,6 +27,7 @@ export interface CreateVolumeOptions {
   labels?: Record<string, string> | null;
 }
 
+const MAX_NAME_LENGTH = 255;
 const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 /** The local driver's options (Docker's validOpts) and which need which (its mandatoryOpts). */
 const VALID_OPTS = new Set(["type", "device", "o", "size"]);
@@ -115,6 +116,8 @@ export class VolumeService {
     const existing = this.deps.store.get(name);
     if (existing) return existing;
     if (name.length === 1) throw new InvalidParameterError(opError("create", name, "volume name is too short, names should be at least two alphanumeric characters"));
+    // The name is a directory name: Docker fails later with a 500 from mkdir (ENAMETOOLONG).
+    if (name.length > MAX_NAME_LENGTH) throw new InvalidParameterError(opError("create", name, `volume name is too long, names should be at most ${MAX_NAME_LENGTH} characters`));
     if (!NAME_PATTERN.test(name)) {
       throw new InvalidParameterError(
         opError("create", name, `"${name}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path`),
