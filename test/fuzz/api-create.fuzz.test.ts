@@ -28,6 +28,9 @@ function hostConfig(sandbox: string): fc.Arbitrary<Record<string, unknown>> {
   return few(fc.record(
     {
       NetworkMode: maybe(strings("bridge", "host", "none", "default", "container:nope", "")),
+      PidMode: maybe(strings("", "host", "container:nope", "container:", "private")),
+      IpcMode: maybe(strings("", "private", "shareable", "none", "host", "container:nope", "bogus")),
+      UTSMode: maybe(strings("", "host", "container:nope")),
       Memory: maybe(number),
       MemorySwap: maybe(number),
       NanoCpus: maybe(number),

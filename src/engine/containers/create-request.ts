@@ -13,6 +13,9 @@ const emptyObjectMap = nullish(z.record(z.string(), z.object({}).passthrough().n
 export const hostConfigSchema = z
   .object({
     NetworkMode: nullish(z.string()),
+    PidMode: nullish(z.string()),
+    IpcMode: nullish(z.string()),
+    UTSMode: nullish(z.string()),
     RestartPolicy: nullish(
       z.object({
         Name: nullish(z.string()),
