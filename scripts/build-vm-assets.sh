@@ -19,9 +19,11 @@ if [ ! -x "$SHIM" ] || [ "$SHIM_SRC" -nt "$SHIM" ]; then
   mv "$SHIM.tmp" "$SHIM"
 fi
 # Modules the guest needs that the cloud kernel builds as modules: virtio transports (mmio
-# for -machine microvm, pci for q35), the serial port the agent talks on, virtiofs for the root.
-MODULES=(virtio virtio_ring virtio_mmio virtio_pci virtio_pci_modern_dev virtio_pci_legacy_dev
-  virtio_console fuse virtiofs)
+# for -machine microvm, pci for q35), the serial port the agent talks on, virtiofs for the root,
+# the NIC (virtio_net needs net_failover and failover). In dependency order: the initramfs
+# numbers them so, and the agent loads them by name in one pass.
+MODULES=(virtio_ring virtio virtio_mmio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci
+  virtio_console fuse virtiofs failover net_failover virtio_net)
 
 # The versioned image package the meta package points at, e.g. linux-image-6.1.0-56-cloud-amd64.
 pkg=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[0-9].*\)$/\1/p' | head -1)
@@ -41,7 +43,9 @@ echo "build-vm-assets: preparing kernel $version and the guest agent in $out"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$out"
-if [ ! -f "$out/vmlinuz" ] || [ ! -d "$out/modules" ]; then
+modules_missing=0
+for m in "${MODULES[@]}"; do [ -f "$out/modules/$m.ko" ] || modules_missing=1; done
+if [ ! -f "$out/vmlinuz" ] || [ "$modules_missing" = 1 ]; then
   (cd "$work" && apt-get download -q "$pkg" >/dev/null 2>&1)
   dpkg-deb -x "$work"/"$pkg"_*.deb "$work/pkg"
   rm -rf "$out/modules"
@@ -59,11 +63,29 @@ if [ ! -f "$out/vmlinuz" ] || [ ! -d "$out/modules" ]; then
   mv "$out/vmlinuz.tmp" "$out/vmlinuz"
 fi
 
+# The uncompressed kernel (ELF with a PVH entry note): qemu boots it directly, skipping the
+# bzImage's real-mode setup and decompressor (~0.3 s of a TCG boot). Debian compresses it with
+# LZ4; the payload starts at the LZ4 frame magic. Without it wharfd boots vmlinuz.
+if [ ! -f "$out/vmlinux" ] && grep -q '^CONFIG_PVH=y' "$out/config" && command -v lz4 >/dev/null; then
+  for offset in $(LC_ALL=C grep -obUaP '\x02\x21\x4c\x18' "$out/vmlinuz" | cut -d: -f1); do
+    tail -c +$((offset + 1)) "$out/vmlinuz" | lz4 -dc > "$out/vmlinux.tmp" 2>/dev/null || true
+    if [ "$(head -c 4 "$out/vmlinux.tmp" | od -An -c | tr -d ' ')" = '177ELF' ]; then
+      mv "$out/vmlinux.tmp" "$out/vmlinux"
+      break
+    fi
+  done
+  rm -f "$out/vmlinux.tmp"
+fi
+
 root="$work/initramfs"
 mkdir -p "$root"/{dev,proc,sys,newroot,lib/modules}
 gcc -static -O2 -Wall -Wextra -Wno-unused-parameter -o "$root/init" "$AGENT_SRC"
 strip "$root/init"
-cp "$out"/modules/*.ko "$root/lib/modules/"
+n=10
+for m in "${MODULES[@]}"; do
+  cp "$out/modules/$m.ko" "$root/lib/modules/$n-$m.ko"
+  n=$((n + 1))
+done
 (cd "$root" && find . -mindepth 1 | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0) > "$initrd.tmp"
 mv "$initrd.tmp" "$initrd"
 ln -sfn "$version" "$VM_DIR/current"

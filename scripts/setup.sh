@@ -11,6 +11,7 @@ PACKAGES=(runc conmon busybox-static containernetworking-plugins tini catatonit
   skopeo umoci # independent image tools for the registry and pull tests
   docker.io # Docker 20.10's dockerd, started privately by the registry interop test (docker push/pull)
   qemu-system-x86 cpio gcc libc6-dev # --runtime vm: qemu + virtiofsd, and the guest agent's static build and initramfs
+  lz4 # --runtime vm: unpacks the guest kernel's vmlinux for a direct (PVH) boot
   rootlesskit slirp4netns uidmap) # rootless mode (docs/rootless.md): user namespace, user-mode network, newuidmap/newgidmap
 
 missing=()

@@ -8,10 +8,15 @@
  *   describe.txt                one line for the debug log
  *   console.path                (-t only) conmon's console socket: it gets the host pty's
  *                               master; the shim relays the slave to the guest's pty
+ *   net.bin                     (written by `start` when the container has a network) the
+ *                               guest's NIC settings, sent to the agent before the process
  * starts virtiofsd and qemu, reports {"qemuPid":N,"virtiofsdPid":M} (or {"error":"..."}) on
  * fd 3, relays stdio and signals to the guest agent over the agent socket (frames: 1 byte
  * type, 4 bytes little-endian length, payload), takes "start" and "kill N" lines on shim.sock,
  * and exits with the status the agent reports once qemu and virtiofsd are gone.
+ * An "exec" line on shim.sock (answered "ok") turns that connection into one exec's channel:
+ * the runtime's `exec` sends C/I/E/S/W frames and gets P/O/F/X back; the shim relays them to the
+ * agent as the lowercase frames with an exec id (4 bytes, little-endian) before the payload.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -46,6 +51,20 @@ static size_t process_len;
 static int pending_signals[64], npending;
 /* -t: the host pty's slave (its master went to conmon); -1 without a TTY. */
 static int tty_fd = -1;
+
+/* One `wharf-vm-runtime exec` connected on shim.sock, and the frames it sent so far. */
+#define MAX_EXECS 32
+struct exec_conn {
+  int fd;
+  uint32_t id;
+  /* The status went out: the connection waits for the runtime to close it (closing first could
+   * reset it, and the runtime lose the last frames). */
+  int done;
+  unsigned char *buf;
+  size_t len, cap;
+};
+static struct exec_conn execs[MAX_EXECS];
+static uint32_t next_exec_id = 1;
 
 static void debug(const char *fmt, ...) {
   char buf[1024];
@@ -162,6 +181,12 @@ static void send_winsize(void) {
 }
 
 static void start_process(void) {
+  size_t net_len;
+  char *net = read_file("net.bin", &net_len);
+  if (net) {
+    send_frame('N', net, (uint32_t)net_len);
+    free(net);
+  }
   send_frame('C', process_buf, (uint32_t)process_len);
   send_winsize();
   for (int i = 0; i < npending; i++) send_signal(pending_signals[i]);
@@ -233,6 +258,19 @@ static void handle_control(int listen_fd) {
   if (strncmp(line, "start", 5) == 0) {
     if (!started) mark_started();
     write_all(c, "ok\n", 3);
+  } else if (strncmp(line, "exec", 4) == 0) {
+    struct exec_conn *e = NULL;
+    for (int i = 0; i < MAX_EXECS && !e; i++)
+      if (execs[i].fd <= 0) e = &execs[i];
+    if (!started) { const char *m = "error container is not running\n"; write_all(c, m, strlen(m)); }
+    else if (!e) { const char *m = "error too many execs at once\n"; write_all(c, m, strlen(m)); }
+    else {
+      write_all(c, "ok\n", 3);
+      e->fd = c;
+      e->id = next_exec_id++;
+      e->len = 0;
+      return;
+    }
   } else if (sscanf(line, "kill %d", &sig) == 1 && sig > 0 && sig < 65) {
     write_all(c, "ok\n", 3);
     close(c);
@@ -242,6 +280,69 @@ static void handle_control(int listen_fd) {
     write_all(c, "error unknown command\n", 22);
   }
   close(c);
+}
+
+static void close_exec(struct exec_conn *e) {
+  close(e->fd);
+  free(e->buf);
+  memset(e, 0, sizeof *e);
+}
+
+/* A frame with an exec id before the payload. */
+static void send_exec_frame(char type, uint32_t id, const unsigned char *data, uint32_t len) {
+  unsigned char *b = malloc((size_t)len + 4);
+  if (!b) return;
+  b[0] = id & 0xff, b[1] = (id >> 8) & 0xff, b[2] = (id >> 16) & 0xff, b[3] = (id >> 24) & 0xff;
+  if (len) memcpy(b + 4, data, len);
+  send_frame(type, b, len + 4);
+  free(b);
+}
+
+/* Frames from an exec's runtime go to the agent, lowercased, with the exec's id. */
+static void handle_exec_data(struct exec_conn *e) {
+  if (e->cap - e->len < 65536) {
+    e->cap = e->cap * 2 + 65536;
+    e->buf = realloc(e->buf, e->cap);
+  }
+  ssize_t n = read(e->fd, e->buf + e->len, e->cap - e->len);
+  if (n <= 0) {
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
+    /* The runtime went away (killed with the daemon?): its process goes too. */
+    uint32_t sig = SIGKILL;
+    if (!e->done) send_exec_frame('s', e->id, (unsigned char *)&sig, 4);
+    close_exec(e);
+    return;
+  }
+  e->len += (size_t)n;
+  size_t off = 0;
+  while (e->len - off >= 5) {
+    uint32_t len = e->buf[off + 1] | (e->buf[off + 2] << 8) | (e->buf[off + 3] << 16) | ((uint32_t)e->buf[off + 4] << 24);
+    if (e->len - off < 5 + (size_t)len) break;
+    char type = (char)e->buf[off];
+    if (type >= 'A' && type <= 'Z' && !e->done) send_exec_frame((char)(type + ('a' - 'A')), e->id, e->buf + off + 5, len);
+    off += 5 + len;
+  }
+  memmove(e->buf, e->buf + off, e->len - off);
+  e->len -= off;
+}
+
+/* An exec's output or status from the agent, to its runtime (uppercase, without the id). */
+static void relay_to_exec(char type, const unsigned char *p, uint32_t len) {
+  if (len < 4) return;
+  uint32_t id = p[0] | (p[1] << 8) | (p[2] << 16) | ((uint32_t)p[3] << 24);
+  for (int i = 0; i < MAX_EXECS; i++) {
+    struct exec_conn *e = &execs[i];
+    if (e->fd <= 0 || e->id != id || e->done) continue;
+    char upper = (char)(type - ('a' - 'A'));
+    unsigned char hdr[5] = {(unsigned char)upper, (len - 4) & 0xff, ((len - 4) >> 8) & 0xff, ((len - 4) >> 16) & 0xff, ((len - 4) >> 24) & 0xff};
+    write_all(e->fd, hdr, 5);
+    write_all(e->fd, p + 4, len - 4);
+    if (upper == 'X') {
+      e->done = 1;
+      shutdown(e->fd, SHUT_WR);
+    }
+    return;
+  }
 }
 
 /* Frames from the agent, possibly split across reads. */
@@ -274,6 +375,8 @@ static void handle_agent_data(void) {
       debug("agent ready");
       agent_ready = 1;
       if (started) start_process();
+    } else if (type == 'o' || type == 'f' || type == 'x' || type == 'p') {
+      relay_to_exec(type, p, len);
     } else if (type == 'X' && len >= 4) {
       finish((int)(p[0] | (p[1] << 8) | (p[2] << 16) | ((uint32_t)p[3] << 24)));
     }
@@ -383,14 +486,16 @@ int main(int argc, char **argv) {
 
   char buf[65536];
   for (;;) {
-    struct pollfd p[5] = {
+    struct pollfd p[5 + MAX_EXECS] = {
         {sfd, POLLIN, 0},
         {agent_listen, agent_fd < 0 ? POLLIN : 0, 0},
         {control_listen, POLLIN, 0},
         {agent_fd, POLLIN, 0},
         {stdin_open && started && agent_ready ? (tty_fd >= 0 ? tty_fd : 0) : -1, POLLIN, 0},
     };
-    if (poll(p, 5, -1) < 0) {
+    /* An exec that came while the guest boots waits (its frames in the socket) for the agent. */
+    for (int i = 0; i < MAX_EXECS; i++) p[5 + i] = (struct pollfd){execs[i].fd > 0 && agent_ready ? execs[i].fd : -1, POLLIN, 0};
+    if (poll(p, 5 + MAX_EXECS, -1) < 0) {
       if (errno == EINTR) continue;
       break;
     }
@@ -416,6 +521,8 @@ int main(int argc, char **argv) {
       agent_fd = accept4(agent_listen, NULL, NULL, SOCK_CLOEXEC);
     }
     if (p[2].revents & POLLIN) handle_control(control_listen);
+    for (int i = 0; i < MAX_EXECS; i++)
+      if (execs[i].fd > 0 && p[5 + i].fd == execs[i].fd && (p[5 + i].revents & (POLLIN | POLLHUP | POLLERR))) handle_exec_data(&execs[i]);
     if (agent_fd >= 0 && (p[3].revents & (POLLIN | POLLHUP | POLLERR))) handle_agent_data();
     if (p[4].fd >= 0 && (p[4].revents & (POLLIN | POLLHUP | POLLERR))) {
       ssize_t n = read(p[4].fd, buf, sizeof buf);

@@ -3,7 +3,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { ensureBusybox, startDaemon, succeeded, type TestDaemon, WHARF } from "../helpers/daemon";
+import { checkGuestTerminal, VM_ASSETS, VM_TIMEOUT, vmSkip } from "../helpers/vm";
+import { ensureBusybox, startDaemon, succeeded, type TestDaemon, useDaemon, WHARF } from "../helpers/daemon";
 import { openTerminal } from "../helpers/tmux";
 
 /**
@@ -12,15 +13,8 @@ import { openTerminal } from "../helpers/tmux";
  * A guest boot takes seconds under TCG, so each test runs one or two containers.
  */
 
-const ASSETS = "/var/lib/wharf-vm/current";
-const skip =
-  process.getuid?.() !== 0
-    ? "needs root"
-    : !fs.existsSync("/usr/bin/qemu-system-x86_64") || !fs.existsSync(path.join(ASSETS, "vmlinuz"))
-      ? "needs qemu-system-x86 and scripts/build-vm-assets.sh"
-      : false;
-const VM_TIMEOUT = 180_000;
-const GUEST_KERNEL = skip ? "" : path.basename(fs.realpathSync(ASSETS));
+const skip = vmSkip;
+const GUEST_KERNEL = skip ? "" : path.basename(fs.realpathSync(VM_ASSETS));
 
 /** Processes whose command line mentions `needle` (qemu and virtiofsd of one daemon or container). */
 function processesMentioning(needle: string): string[] {
@@ -43,13 +37,7 @@ async function waitExit(d: TestDaemon, name: string): Promise<number> {
 
 describe("vm runtime", { skip, concurrency: false }, () => {
   let d: TestDaemon;
-  before(async () => {
-    d = await startDaemon();
-    await ensureBusybox(d);
-  });
-  after(async () => {
-    await d?.stop();
-  });
+  useDaemon((daemon) => (d = daemon));
 
   const vmRun = (args: string[], input?: string) =>
     d.wharf(["run", "--rm", ...(input !== undefined ? ["-i"] : []), "--runtime", "vm", "busybox", ...args], { timeoutMs: VM_TIMEOUT, input });
@@ -125,21 +113,7 @@ describe("vm runtime", { skip, concurrency: false }, () => {
       await t.waitFor(/^\/ #\s*$/m, VM_TIMEOUT);
       t.line("tty; stty size");
       await t.waitFor(new RegExp(`^/dev/pts/0\\s*\\n${t.paneSize()}$`, "m"));
-      t.resize(70, 15);
-      let seen = "";
-      for (let i = 0; i < 40 && !new RegExp(`^${t.paneSize()}$`, "m").test(seen); i++) {
-        t.line("clear; stty size");
-        await new Promise((r) => setTimeout(r, 250));
-        seen = t.screen();
-      }
-      assert.match(seen, new RegExp(`^${t.paneSize()}$`, "m"), "the resize reached the guest's pty");
-      t.line("sleep 500");
-      await new Promise((r) => setTimeout(r, 500));
-      t.keys("C-c");
-      t.line("echo after-$((6*7))");
-      await t.waitFor(/^after-42\s*$/m, 60_000);
-      t.line("exit 3");
-      await t.waitFor(/^EXIT=3\s*$/m, 60_000);
+      await checkGuestTerminal(t, 3);
     } finally {
       t.close();
     }

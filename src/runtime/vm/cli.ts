@@ -1,15 +1,19 @@
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseSignal } from "../../lib/signals";
+import { findBinary } from "../detect";
 import type { OciSpec } from "../oci-spec";
+import { vmExec } from "./exec";
+import { cgroupPids, joinCgroup, removeCgroup } from "./vm-cgroup";
+import { connectGuestNic } from "./guest-network";
+import { prepareGuestMounts, wrapVirtiofsd } from "./guest-mounts";
 import { encodeGuestProcess } from "./guest-process";
 import { readHostConfig } from "./host-config";
 import { writeLaunch } from "./launch";
 import { qemuArgs, virtiofsdArgs, virtiofsdPidFile, virtiofsSocket } from "./qemu-args";
-import { CONTROL_SOCKET, processAlive, readState, stateDir, writeState, type VmState } from "./state";
+import { connectControl, processAlive, readState, stateDir, writeState, type VmState } from "./state";
 import { guestCpus, guestMemoryMiB } from "./vm-limits";
 
 /**
@@ -60,11 +64,7 @@ function shimAlive(dir: string, st: VmState | null): boolean {
 /** Sends one line to the shim's control socket and returns its answer. */
 function control(dir: string, line: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    // Relative path: unix socket paths are short, state dirs may be long.
-    const prev = process.cwd();
-    process.chdir(dir);
-    const sock = net.connect(CONTROL_SOCKET);
-    process.chdir(prev);
+    const sock = connectControl(dir);
     let answer = "";
     sock.setEncoding("utf8");
     sock.on("data", (c: string) => (answer += c));
@@ -103,22 +103,30 @@ async function create(g: Globals, args: string[]): Promise<void> {
   }
   const shape = { memoryMiB: guestMemoryMiB(spec.linux.resources.memory?.limit), cpus: guestCpus(cpu?.quota, cpu?.period, os.cpus().length), stateDir: dir };
   try {
+    const mounts = prepareGuestMounts(rootfs, spec.mounts ?? []);
+    const [unshare, shell] = [findBinary("unshare") ?? "/usr/bin/unshare", findBinary("sh") ?? "/bin/sh"];
+    const [virtiofsd, ...virtiofsdRest] = wrapVirtiofsd(unshare, shell, host.virtiofsd, virtiofsdArgs(rootfs, dir), mounts);
     writeLaunch(dir, {
       qemu: host.qemu,
       qemuArgs: qemuArgs(host, shape),
-      virtiofsd: host.virtiofsd,
-      virtiofsdArgs: virtiofsdArgs(rootfs, dir),
+      virtiofsd,
+      virtiofsdArgs: virtiofsdRest,
       virtiofsSocket: virtiofsSocket(dir),
       process: encodeGuestProcess(spec, true),
       consoleSocket: spec.process.terminal ? consoleSocket : undefined,
       describe: `vm ${id}: microvm, ${shape.cpus} vCPU, ${shape.memoryMiB} MiB, accel ${host.accel} (${host.accelReason})`,
     });
+    // We join the container's cgroup first: the shim, qemu and virtiofsd are born in it.
+    joinCgroup(spec.linux.cgroupsPath, process.pid);
     const shim = await startShim(dir, host.shim);
-    writeState(dir, { id, bundle, rootfs, created: new Date().toISOString(), shimPid: shim.pid, qemuPid: shim.qemuPid, virtiofsdPid: shim.virtiofsdPid, started: false });
+    writeState(dir, { id, bundle, rootfs, created: new Date().toISOString(), shimPid: shim.pid, qemuPid: shim.qemuPid, virtiofsdPid: shim.virtiofsdPid, started: false, cgroupsPath: spec.linux.cgroupsPath });
     if (pidFile) fs.writeFileSync(pidFile, String(shim.pid));
   } catch (err) {
     fs.rmSync(dir, { recursive: true, force: true });
     fs.rmSync(virtiofsdPidFile(dir), { force: true });
+    // Out of the cgroup ourselves, or it could never be removed.
+    joinCgroup("/", process.pid);
+    await removeCgroup(spec.linux.cgroupsPath);
     throw err;
   }
 }
@@ -175,6 +183,10 @@ async function start(g: Globals, args: string[]): Promise<void> {
   const id = args[0] ?? fail("start needs a container id");
   const { dir, st } = loadState(g, id);
   if (!shimAlive(dir, st)) fail("cannot start a container that has stopped");
+  // The engine has connected the shim's namespace to its networks by now: the guest joins them.
+  if (!st.started) {
+    await connectGuestNic(st.shimPid, dir).catch((err: unknown) => fail(`cannot connect the guest's network: ${err instanceof Error ? err.message : String(err)}`));
+  }
   const answer = await control(dir, "start");
   if (answer !== "ok") fail(answer.replace(/^error /, ""));
   const now = readState(dir);
@@ -262,8 +274,39 @@ async function del(g: Globals, args: string[]): Promise<void> {
     if (!flags.has("force") && !flags.has("f")) fail(`cannot delete container ${id} that is not stopped: ${status(dir, st)}`);
   }
   await killAll(dir, st);
+  await removeCgroup(st.cgroupsPath);
   fs.rmSync(dir, { recursive: true, force: true });
   fs.rmSync(virtiofsdPidFile(dir), { force: true });
+}
+
+/** `ps --format json`: the VM's host processes (shim, qemu, virtiofsd), which `top` shows. */
+function ps(g: Globals, args: string[]): void {
+  const { rest } = parseFlags(args, []);
+  const id = rest[0] ?? fail("ps needs a container id");
+  const { dir, st } = loadState(g, id);
+  if (status(dir, st) === "stopped") fail("container not running");
+  const pids = cgroupPids(st.cgroupsPath);
+  process.stdout.write(`${JSON.stringify(pids.length ? pids : [st.shimPid, st.qemuPid, st.virtiofsdPid].filter((p) => processAlive(p)))}\n`);
+}
+
+async function exec(g: Globals, args: string[]): Promise<void> {
+  const { flags, rest } = parseFlags(args, ["detach", "d", "tty", "t", "no-new-privs", "no-subreaper"]);
+  const id = rest[0] ?? fail("exec needs a container id");
+  const processFile = flags.get("process") ?? fail("exec needs --process (a process.json)");
+  const { dir, st } = loadState(g, id);
+  if (status(dir, st) !== "running") fail("cannot exec in a stopped container");
+  let code: number;
+  try {
+    code = await vmExec(dir, path.resolve(processFile), flags.get("pid-file"));
+  } catch (err) {
+    // As `runc exec`: the JSON line in the log (the engine reads it), the words on stderr,
+    // which is the process's own.
+    const msg = err instanceof Error ? err.message : String(err);
+    if (g.log) fs.appendFileSync(g.log, `${JSON.stringify({ level: "error", msg, time: new Date().toISOString() })}\n`);
+    process.stderr.write(`${msg}\n`);
+    code = 1;
+  }
+  process.exit(code);
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -285,6 +328,10 @@ export async function main(argv: string[]): Promise<void> {
         return await kill(g, args);
       case "delete":
         return await del(g, args);
+      case "exec":
+        return await exec(g, args);
+      case "ps":
+        return ps(g, args);
       case "pause":
         return freeze(g, args, true);
       case "resume":

@@ -4,7 +4,7 @@ import type { OciSpec } from "../oci-spec";
  * The process the guest agent starts, encoded as the agent reads it: NUL-terminated strings
  *   uid gid ngroups group... cwd hostname stdin(0/1) argc arg... envc env... tty(0/1) rows cols
  */
-export function encodeGuestProcess(spec: OciSpec, stdinOpen: boolean): Buffer {
+export function encodeGuestProcess(spec: Pick<OciSpec, "process" | "hostname">, stdinOpen: boolean): Buffer {
   const p = spec.process;
   const groups = (p.user.additionalGids ?? []).slice(0, 64);
   const fields = [

@@ -1,4 +1,5 @@
 import * as path from "node:path";
+import { GUEST_TAP } from "./guest-network";
 import type { VmHostConfig } from "./host-config";
 
 /** File names inside a container's state dir; sockets are relative (unix paths are short). */
@@ -43,6 +44,8 @@ export function qemuArgs(host: VmHostConfig, shape: VmShape, opts: { probe?: boo
   if (host.tscKhz > 0) append.push(`tsc_early_khz=${host.tscKhz}`);
   if (opts.probe) append.push("wharf.probe=1");
   const args = [
+    // ACPI stays on: it is how the guest finds the virtio-mmio devices (Debian's kernel lacks
+    // VIRTIO_MMIO_CMDLINE_DEVICES, the acpi=off way).
     "-machine", `microvm${opts.probe ? "" : ",memory-backend=mem"}`,
     // TCG's translation cache is 1 GiB by default and fills with every page of code run.
     "-accel", host.accel === "tcg" ? `tcg,tb-size=${TCG_TB_MIB}` : host.accel,
@@ -70,6 +73,10 @@ export function qemuArgs(host: VmHostConfig, shape: VmShape, opts: { probe?: boo
     "-device", "virtio-serial-device,max_ports=2",
     "-chardev", `socket,id=agent,path=${AGENT_SOCKET}`,
     "-device", "virtserialport,chardev=agent,name=wharf",
+    // The NIC: a tap in the shim's network namespace, joined to the container's veth at start
+    // (guest-network.ts); the agent gives it the veth's MAC, so this one is a placeholder.
+    "-netdev", `tap,id=net0,ifname=${GUEST_TAP},script=no,downscript=no`,
+    "-device", "virtio-net-device,netdev=net0,mac=02:00:00:00:00:01",
   ];
 }
 

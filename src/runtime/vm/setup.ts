@@ -34,12 +34,21 @@ export interface VmRuntimeSetup {
   probed: Promise<void>;
 }
 
+/**
+ * The uncompressed kernel when build-vm-assets.sh could unpack it (qemu boots its PVH entry
+ * directly: no decompressor, ~0.3 s less under TCG), else the bzImage.
+ */
+function defaultKernel(): string {
+  const vmlinux = path.join(DEFAULT_VM_ASSETS, "vmlinux");
+  return fs.existsSync(vmlinux) ? vmlinux : path.join(DEFAULT_VM_ASSETS, "vmlinuz");
+}
+
 export function runtimeBinary(): string {
   return path.resolve(__dirname, "../../../../bin/wharf-vm-runtime");
 }
 
 export function setupVmRuntime(opts: VmRuntimeOptions): VmRuntimeSetup {
-  const kernel = opts.kernel ?? path.join(DEFAULT_VM_ASSETS, "vmlinuz");
+  const kernel = opts.kernel ?? defaultKernel();
   const initrd = opts.initrd ?? path.join(DEFAULT_VM_ASSETS, "initrd.img");
   const qemu = findBinary("qemu-system-x86_64") ?? "/usr/bin/qemu-system-x86_64";
   const virtiofsd = VIRTIOFSD_PATHS.find((p) => fs.existsSync(p)) ?? VIRTIOFSD_PATHS[0];

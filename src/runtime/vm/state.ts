@@ -1,3 +1,4 @@
+import * as net from "node:net";
 import * as fs from "node:fs";
 import * as path from "node:path";
 
@@ -18,10 +19,23 @@ export interface VmState {
   started: boolean;
   /** qemu and virtiofsd are SIGSTOPped (`pause`: the guest is frozen). */
   paused?: boolean;
+  /** config.json's linux.cgroupsPath: the shim, qemu and virtiofsd run there (vm-cgroup.ts). */
+  cgroupsPath?: string;
 }
 
 export const STATE_FILE = "state.json";
 export const CONTROL_SOCKET = "shim.sock";
+
+/** Connects to a shim's control socket by a relative path: state dirs may be longer than a unix socket path may be. */
+export function connectControl(dir: string): net.Socket {
+  const prev = process.cwd();
+  process.chdir(dir);
+  try {
+    return net.connect(CONTROL_SOCKET);
+  } finally {
+    process.chdir(prev);
+  }
+}
 
 const ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 

@@ -28,11 +28,11 @@ export function vmRefusal(o: VmHostOptions): string | null {
   const what = (option: string, why: string): string => `the vm runtime does not support ${option}: ${why}`;
   if (o.pidMode === "host") return what("--pid host", "a VM has its own kernel and cannot share the host's process table");
   if (o.networkMode === "host") return what("--network host", "a VM has its own network stack");
+  if (o.networkMode?.startsWith("container:")) return what("--network container:", "a VM has its own network stack and cannot join another container's");
   if (o.ipcMode === "host") return what("--ipc host", "a VM cannot share the host's IPC namespace");
   if (o.utsMode === "host") return what("--uts host", "a VM has its own hostname");
   if (o.privileged) return what("--privileged", "host devices and capabilities cannot be handed to a VM");
   if (o.devices && o.devices.length) return what("--device", "host devices cannot be passed into a VM yet");
-  if ((o.binds && o.binds.length) || (o.mounts && o.mounts.length)) return what("volumes and bind mounts", "not implemented yet");
   if (o.memory && o.memory > 0 && o.memory < VM_MIN_MEMORY) {
     return `Minimum memory limit allowed for the vm runtime is ${VM_MIN_MEMORY / 1024 / 1024}MB (the guest kernel needs ${VM_MEMORY_OVERHEAD / 1024 / 1024}MB more beside it)`;
   }
