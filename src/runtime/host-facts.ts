@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import * as zlib from "node:zlib";
 import type { OciDevice } from "./oci-spec";
 
 /**
@@ -25,6 +26,8 @@ export interface HostFacts {
   hostDevices: () => OciDevice[];
   /** Text of the default seccomp profile, or null when none is installed. */
   defaultSeccompProfile: () => string | null;
+  /** Seccomp architectures whose syscalls this kernel does not run (from its build config; empty when unknown). */
+  unsupportedSeccompArches?: ReadonlySet<string>;
 }
 
 /** Capabilities by bit number, as in linux/capability.h. */
@@ -160,6 +163,26 @@ export const DEFAULT_SECCOMP_PATHS = ["/usr/share/containers/seccomp.json", "/et
 let cached: HostFacts | undefined;
 
 /** Facts about this host, read on first use. */
+/** The running kernel's build config (/proc/config.gz, else /boot/config-<release>); null when neither is there. */
+function kernelConfig(): string | null {
+  try {
+    return zlib.gunzipSync(fs.readFileSync("/proc/config.gz")).toString("utf8");
+  } catch {
+    return readText(`/boot/config-${os.release()}`);
+  }
+}
+
+/** x86-64 kernels built without the x32 ABI or without ia32 emulation, as their config says. */
+export function unsupportedSyscallAbis(config: string | null): Set<string> {
+  const out = new Set<string>();
+  if (config === null || process.arch !== "x64") return out;
+  const off = (option: string): boolean => new RegExp(`^# ${option} is not set$`, "m").test(config);
+  // CONFIG_X86_X32 before Linux 5.18, CONFIG_X86_X32_ABI since.
+  if (off("CONFIG_X86_X32_ABI") || off("CONFIG_X86_X32")) out.add("SCMP_ARCH_X32");
+  if (off("CONFIG_IA32_EMULATION")) out.add("SCMP_ARCH_X86");
+  return out;
+}
+
 export function hostFacts(): HostFacts {
   if (cached) return cached;
   const status = readText("/proc/self/status") ?? "";
@@ -175,6 +198,7 @@ export function hostFacts(): HostFacts {
     swapAccounting: fs.existsSync("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes"),
     kernel: [maj || 0, min || 0],
     arch: GO_ARCH[process.arch] ?? process.arch,
+    unsupportedSeccompArches: unsupportedSyscallAbis(kernelConfig()),
     hostDevices: () => (devices ??= listHostDevices()),
     defaultSeccompProfile: () => {
       if (seccomp === undefined) {

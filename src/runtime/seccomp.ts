@@ -71,6 +71,8 @@ export interface SeccompContext {
   /** Go architecture name of the host, e.g. "amd64". */
   arch: string;
   kernel: [number, number];
+  /** Syscall ABIs this kernel cannot run (no x32, no ia32 emulation): left out of the filter. */
+  unsupportedArches?: ReadonlySet<string>;
 }
 
 /** Parses and validates profile text; bad input is a 400 as Docker's "Decoding seccomp profile failed". */
@@ -113,6 +115,10 @@ export function convertSeccompProfile(profile: SeccompProfile, ctx: SeccompConte
       }
     }
   }
+
+  // A filter compiled for an ABI the kernel lacks only costs time: libseccomp builds it at every
+  // container start (~7 ms for x32 here) for syscalls that would fail with ENOSYS anyway.
+  if (ctx.unsupportedArches?.size) architectures = architectures.filter((a) => !ctx.unsupportedArches?.has(a));
 
   const syscalls: OciSyscall[] = [];
   for (const call of profile.syscalls ?? []) {

@@ -316,7 +316,7 @@ function buildSeccomp(
   } else {
     profile = parseSeccompProfile(input.seccomp.profileJson);
   }
-  return convertSeccompProfile(profile, { caps: new Set(caps), arch: host.arch, kernel: host.kernel });
+  return convertSeccompProfile(profile, { caps: new Set(caps), arch: host.arch, kernel: host.kernel, unsupportedArches: host.unsupportedSeccompArches });
 }
 
 /** config.json for one container with Docker's default confinement. */

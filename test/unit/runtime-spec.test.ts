@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import { CAPABILITY_NAMES, parseCapMask, parseLimits, type HostFacts } from "../../src/runtime/host-facts";
+import { CAPABILITY_NAMES, parseCapMask, parseLimits, unsupportedSyscallAbis, type HostFacts } from "../../src/runtime/host-facts";
 import type { RuntimeLogger } from "../../src/runtime/logger";
 import { DEFAULT_CAPABILITIES, INIT_PATH_IN_CONTAINER, buildOciSpec, normalizeCapability, specToJson } from "../../src/runtime/spec";
 import type { SpecInput } from "../../src/runtime/types";
@@ -289,6 +289,14 @@ describe("buildOciSpec", () => {
 
 describe("seccomp conversion", () => {
   const names = (s: OciSeccomp): string[] => s.syscalls.map((c) => `${c.names.join(",")}:${c.action}`);
+
+  it("leaves out the syscall ABIs the kernel was built without, as its config says", () => {
+    assert.deepEqual([...unsupportedSyscallAbis("CONFIG_IA32_EMULATION=y\n# CONFIG_X86_X32_ABI is not set\n")], process.arch === "x64" ? ["SCMP_ARCH_X32"] : []);
+    assert.deepEqual([...unsupportedSyscallAbis("CONFIG_IA32_EMULATION=y\nCONFIG_X86_X32_ABI=y\n")], []);
+    assert.deepEqual([...unsupportedSyscallAbis(null)], [], "an unknown config keeps every ABI");
+    const s = buildOciSpec(input(), { host: host({ unsupportedSeccompArches: new Set(["SCMP_ARCH_X32"]) }) }).linux.seccomp!;
+    assert.deepEqual(s.architectures, ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"]);
+  });
 
   it("converts the default profile for the host arch and the container's capabilities", () => {
     const s = buildOciSpec(input(), { host: host() }).linux.seccomp!;
