@@ -1,16 +1,17 @@
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as path from "node:path";
+import { defaultVmAssets, kernelIn } from "../../src/runtime/vm/assets";
 import type { Terminal } from "./tmux";
 
 /** What the `--runtime vm` tests share: where the guest assets are, when to skip, how long a boot may take. */
 
-export const VM_ASSETS = "/var/lib/wharf-vm/current";
+/** The assets a daemon without --vm-kernel boots: the small kernel when built, else the cloud one. */
+export const VM_ASSETS = defaultVmAssets();
 
 export const vmSkip: string | false =
   process.getuid?.() !== 0
     ? "needs root"
-    : !fs.existsSync("/usr/bin/qemu-system-x86_64") || !fs.existsSync(path.join(VM_ASSETS, "vmlinuz"))
+    : !fs.existsSync("/usr/bin/qemu-system-x86_64") || !fs.existsSync(kernelIn(VM_ASSETS))
       ? "needs qemu-system-x86 and scripts/build-vm-assets.sh"
       : false;
 

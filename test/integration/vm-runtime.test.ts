@@ -54,6 +54,9 @@ describe("vm runtime", { skip, concurrency: false }, () => {
     const text = succeeded(await d.wharf(["info"]));
     assert.match(text, /Runtimes: runc vm/);
     assert.match(text, /VM Accelerator: (kvm|tcg) \(/);
+    // Which guest kernel: the small one when built (scripts/build-vm-kernel.sh), else the cloud one.
+    assert.equal(info.Runtimes.vm.status?.["kernel release"], GUEST_KERNEL);
+    assert.ok(text.includes(`VM Kernel: ${GUEST_KERNEL} (`), text);
   });
 
   it("runs the process under the guest's kernel, not the host's, and sees no host process", async () => {

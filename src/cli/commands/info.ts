@@ -101,6 +101,7 @@ export function infoServerText(info: Info): string {
     // wharf's vm runtime says how its guests run (KVM, or TCG emulation and why).
     const vmStatus = (info.Runtimes?.vm as { status?: Record<string, string> } | undefined)?.status;
     if (vmStatus?.accelerator) line(" VM Accelerator:", `${vmStatus.accelerator} (${vmStatus["accelerator reason"] ?? ""})`);
+    if (vmStatus?.kernel) line(" VM Kernel:", `${vmStatus["kernel release"] ?? "unknown"} (${vmStatus.kernel})`);
   }
   if (info.OSType === "linux") {
     line(" Init Binary:", info.InitBinary ?? "");

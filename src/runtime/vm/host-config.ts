@@ -18,6 +18,12 @@ export interface VmHostConfig {
   accelReason: string;
   /** The host's TSC rate: TCG guests cannot always calibrate theirs and hang without it. */
   tscKhz: number;
+  /**
+   * false for a kernel without ACPI (the small one of scripts/build-vm-kernel.sh): the microvm
+   * then has no ACPI tables and qemu lists the virtio-mmio devices on the kernel command line.
+   * Absent (an older vm-host.json) means true.
+   */
+  acpi?: boolean;
 }
 
 export const HOST_CONFIG_FILE = "vm-host.json";

@@ -44,9 +44,10 @@ export function qemuArgs(host: VmHostConfig, shape: VmShape, opts: { probe?: boo
   if (host.tscKhz > 0) append.push(`tsc_early_khz=${host.tscKhz}`);
   if (opts.probe) append.push("wharf.probe=1");
   const args = [
-    // ACPI stays on: it is how the guest finds the virtio-mmio devices (Debian's kernel lacks
-    // VIRTIO_MMIO_CMDLINE_DEVICES, the acpi=off way).
-    "-machine", `microvm${opts.probe ? "" : ",memory-backend=mem"}`,
+    // ACPI is how Debian's cloud kernel finds the virtio-mmio devices (it lacks
+    // VIRTIO_MMIO_CMDLINE_DEVICES); a kernel without ACPI (the small one) gets them on its
+    // command line from qemu instead, which microvm does only with acpi=off.
+    "-machine", `microvm${host.acpi === false ? ",acpi=off" : ""}${opts.probe ? "" : ",memory-backend=mem"}`,
     // TCG's translation cache is 1 GiB by default and fills with every page of code run.
     "-accel", host.accel === "tcg" ? `tcg,tb-size=${TCG_TB_MIB}` : host.accel,
     "-cpu", host.accel === "kvm" ? "host" : TCG_CPU,

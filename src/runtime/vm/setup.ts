@@ -1,7 +1,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { findBinary } from "../detect";
+import { defaultVmAssets, kernelHasAcpi, kernelIn } from "./assets";
 import { type VmHostConfig, hostTscKhz, writeHostConfig } from "./host-config";
+import { kernelRelease } from "./kernel-release";
 import { cachedProbeKvm } from "./kvm-probe";
 
 /**
@@ -11,8 +13,6 @@ import { cachedProbeKvm } from "./kvm-probe";
  * answers, VMs use TCG), and writes what it found where the runtime binary reads it.
  */
 
-/** Where scripts/build-vm-assets.sh puts the kernel and initramfs. */
-export const DEFAULT_VM_ASSETS = "/var/lib/wharf-vm/current";
 /** The shim conmon watches per VM (native/vm-agent/shim.c). */
 const DEFAULT_SHIM = "/var/lib/wharf-vm/bin/wharf-vm-shim";
 const VIRTIOFSD_PATHS = ["/usr/libexec/virtiofsd", "/usr/lib/qemu/virtiofsd"];
@@ -34,32 +34,26 @@ export interface VmRuntimeSetup {
   probed: Promise<void>;
 }
 
-/**
- * The uncompressed kernel when build-vm-assets.sh could unpack it (qemu boots its PVH entry
- * directly: no decompressor, ~0.3 s less under TCG), else the bzImage.
- */
-function defaultKernel(): string {
-  const vmlinux = path.join(DEFAULT_VM_ASSETS, "vmlinux");
-  return fs.existsSync(vmlinux) ? vmlinux : path.join(DEFAULT_VM_ASSETS, "vmlinuz");
-}
-
 export function runtimeBinary(): string {
   return path.resolve(__dirname, "../../../../bin/wharf-vm-runtime");
 }
 
 export function setupVmRuntime(opts: VmRuntimeOptions): VmRuntimeSetup {
-  const kernel = opts.kernel ?? defaultKernel();
-  const initrd = opts.initrd ?? path.join(DEFAULT_VM_ASSETS, "initrd.img");
+  // The small kernel when built (scripts/build-vm-kernel.sh), else the cloud one; the
+  // uncompressed vmlinux when there (qemu boots its PVH entry: no decompressor, ~0.3 s less under TCG).
+  const assets = defaultVmAssets();
+  const kernel = opts.kernel ?? kernelIn(assets);
+  const initrd = opts.initrd ?? path.join(assets, "initrd.img");
   const qemu = findBinary("qemu-system-x86_64") ?? "/usr/bin/qemu-system-x86_64";
   const virtiofsd = VIRTIOFSD_PATHS.find((p) => fs.existsSync(p)) ?? VIRTIOFSD_PATHS[0];
   const shim = DEFAULT_SHIM;
-  const base = { qemu, virtiofsd, shim, kernel, initrd, tscKhz: hostTscKhz() };
+  const base = { qemu, virtiofsd, shim, kernel, initrd, tscKhz: hostTscKhz(), acpi: kernelHasAcpi(kernel) };
   const write = (accel: VmHostConfig["accel"], reason: string): void => {
     writeHostConfig(opts.root, { ...base, accel, accelReason: reason });
     status["accelerator"] = accel;
     status["accelerator reason"] = reason;
   };
-  const status: Record<string, string> = { kernel, initrd };
+  const status: Record<string, string> = { kernel, "kernel release": kernelRelease(kernel) ?? "unknown", initrd };
   const missing = [
     [qemu, "qemu (apt-get install --no-install-recommends qemu-system-x86)"],
     [virtiofsd, "virtiofsd (apt-get install --no-install-recommends qemu-system-common)"],
