@@ -6,6 +6,7 @@ import { after, before, test } from "node:test";
 import * as assert from "node:assert/strict";
 import * as path from "node:path";
 import { ensureBusybox, ROOT, run, startDaemon, TestDaemon } from "../helpers/daemon";
+import { until } from "../helpers/wait";
 
 let d: TestDaemon;
 const T = { timeoutMs: 60_000 };
@@ -19,14 +20,6 @@ after(async () => {
   await d?.stop();
 });
 
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 test("run echo hello", async () => {
   const r = await d.wharf(["run", "--rm", "busybox", "echo", "hello"], T);

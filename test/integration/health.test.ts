@@ -2,15 +2,8 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { nextHealth, probeCommand } from "../../src/engine/containers/health";
 import { type TestDaemon, useDaemon } from "../helpers/daemon";
+import { until } from "../helpers/wait";
 
-async function until(what: string, probe: () => Promise<boolean>, timeoutMs = 20000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await probe()) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 describe("healthchecks", () => {
   test("probe commands and status rules (pure)", () => {

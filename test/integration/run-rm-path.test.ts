@@ -3,6 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, test } from "node:test";
 import { type TestDaemon, useDaemon } from "../helpers/daemon";
+import { until } from "../helpers/wait";
 
 // The short path of `run --rm` (docs/benchmarks.md): the layer of a --rm container is mounted
 // volatile (overlay skips the sync at unmount), the engine waits for conmon rather than killing
@@ -35,14 +36,6 @@ function leftovers(d: TestDaemon, containerId: string): string[] {
   return found;
 }
 
-async function until(what: string, probe: () => Promise<boolean>, timeoutMs = 15000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await probe()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 describe("run --rm: volatile layer, quick exit handling, nothing left", () => {
   let d: TestDaemon;
