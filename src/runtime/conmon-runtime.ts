@@ -14,6 +14,7 @@ import { silentLogger, type RuntimeLogger } from "./logger";
 import { buildOciSpec, specToJson } from "./spec";
 import { type HostFacts, hostFacts } from "./host-facts";
 import type { OciProcess, OciSpec } from "./oci-spec";
+import { removeCgroupDir } from "./cgroup-dir";
 import type { AttachStreams, ContainerRuntime, CreateOptions, ExecOptions, ExecProcess, ExitInfo, RuntimeState, SpecInput } from "./types";
 
 /**
@@ -128,21 +129,6 @@ function processAlive(pid: number): boolean {
     return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8"));
   } catch {
     return false;
-  }
-}
-
-/** rmdir of an empty cgroup; false when it stays busy. */
-async function removeCgroupDir(cgroup: string): Promise<boolean> {
-  // The kernel may hold a cgroup a moment after its last task exits.
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await fsp.rmdir(cgroup);
-      return true;
-    } catch (err) {
-      if (isErrno(err, "ENOENT")) return true;
-      if (!isErrno(err, "EBUSY") || attempt >= 10) return false;
-      await sleep(5);
-    }
   }
 }
 
@@ -673,21 +659,15 @@ export class ConmonRuntime implements ContainerRuntime {
     }
   }
 
-  private async waitConmonExit(pid: number, ms: number): Promise<boolean> {
+  /**
+   * Polls until conmon is gone, at most `ms`. The first poll comes after `firstDelayMs` and the
+   * delay doubles up to 100 ms; a monitor known to be exiting is polled every millisecond (`steady`).
+   */
+  private async waitConmonExit(pid: number, ms: number, opts: { firstDelayMs?: number; steady?: boolean } = {}): Promise<boolean> {
     const deadline = Date.now() + ms;
-    for (let delay = 5; Date.now() < deadline; delay = Math.min(delay * 2, 100)) {
+    for (let delay = opts.firstDelayMs ?? 5; Date.now() < deadline; delay = opts.steady ? delay : Math.min(delay * 2, 100)) {
       if (!(await this.conmonRunning(pid))) return true;
       await sleep(delay);
-    }
-    return !(await this.conmonRunning(pid));
-  }
-
-  /** waitConmonExit for a monitor about to exit: polled every millisecond, not backed off. */
-  private async waitMonitorGone(pid: number, ms: number): Promise<boolean> {
-    const deadline = Date.now() + ms;
-    while (Date.now() < deadline) {
-      if (!(await this.conmonRunning(pid))) return true;
-      await sleep(1);
     }
     return !(await this.conmonRunning(pid));
   }
@@ -703,7 +683,7 @@ export class ConmonRuntime implements ContainerRuntime {
     const monitorUp =
       monitor !== null &&
       (await this.conmonRunning(monitor)) &&
-      !(fs.existsSync(path.join(this.exitDir, containerId)) && (await this.waitMonitorGone(monitor, EXITED_MONITOR_WAIT_MS)));
+      !(fs.existsSync(path.join(this.exitDir, containerId)) && (await this.waitConmonExit(monitor, EXITED_MONITOR_WAIT_MS, { firstDelayMs: 1, steady: true })));
 
     if (monitorUp) {
       if (!force) {

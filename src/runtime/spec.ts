@@ -24,7 +24,7 @@ export const DEFAULT_CAPABILITIES: readonly string[] = [
 /** Where --init's binary appears inside the container (the path Docker uses). */
 export const INIT_PATH_IN_CONTAINER = "/sbin/docker-init";
 
-const DEFAULT_SHM_SIZE = 64 * 1024 * 1024;
+export const DEFAULT_SHM_SIZE = 64 * 1024 * 1024;
 const CPU_PERIOD_FOR_NANO_CPUS = 100_000;
 
 /** Docker's default masked paths; /proc/kcore is added only where the host has it. */

@@ -9,10 +9,11 @@ import { dirSize } from "../../lib/dir-size";
 import type { EventLog } from "../events";
 import { SIGKILL, SIGTERM, parseSignal } from "../../lib/signals";
 import { CAPABILITY_NAMES, hostFacts } from "../../runtime/host-facts";
+import { DEFAULT_SHM_SIZE } from "../../runtime/spec";
 import type { AttachStreams, ContainerRuntime, ExitInfo, SpecInput } from "../../runtime/types";
 import type { ContainerRootfs, ImageProvider } from "../images/types";
 import type { ContainerStore } from "./container-store";
-import { buildContainerConfig, type HostLimits, validateResources, validateRestartPolicy } from "./create-config";
+import { adaptResources, buildContainerConfig, type HostLimits, validateResources, validateRestartPolicy } from "./create-config";
 import type { CreateContainerRequest, UpdateContainerRequest } from "./create-request";
 import { hostsFor, resolvConfFor, writeEtcFiles } from "./etc-files";
 import type { NetworkService } from "../networks/network-service";
@@ -309,7 +310,7 @@ export class ContainerService {
       const spec = await this.specFor(record, rootfsPath);
       spec.extraMounts = this.mounts.attach(record);
       await fs.mkdir(this.bundleDir(id), { recursive: true, mode: 0o700 });
-      if (record.HostConfig.IpcMode === "shareable") spec.shmSource = mountShareableShm(this.bundleDir(id), spec.shmSize || 64 * 1024 * 1024);
+      if (record.HostConfig.IpcMode === "shareable") spec.shmSource = mountShareableShm(this.bundleDir(id), spec.shmSize || DEFAULT_SHM_SIZE);
       const { pid } = await runtime.create({
         containerId: id,
         bundleDir: this.bundleDir(id),
@@ -365,7 +366,7 @@ export class ContainerService {
     return {
       Id: other.Id,
       State: other.State,
-      HostConfig: { PidMode: String(other.HostConfig.PidMode ?? ""), IpcMode: String(other.HostConfig.IpcMode ?? "") },
+      HostConfig: { PidMode: other.HostConfig.PidMode ?? "", IpcMode: other.HostConfig.IpcMode ?? "" },
       shmPath: shareableShmPath(this.bundleDir(other.Id)),
     };
   }
@@ -547,7 +548,7 @@ export class ContainerService {
       noNewPrivileges,
       seccomp: seccompValue === undefined ? "default" : seccompValue === "unconfined" ? "unconfined" : { profileJson: seccompValue },
       network: this.namespaceFor(hc.NetworkMode),
-      ...namespacesFor({ pid: String(hc.PidMode ?? ""), ipc: String(hc.IpcMode ?? ""), uts: String(hc.UTSMode ?? "") }, (idOrName) => this.namespaceOwner(idOrName)),
+      ...namespacesFor({ pid: hc.PidMode ?? "", ipc: hc.IpcMode ?? "", uts: hc.UTSMode ?? "" }, (idOrName) => this.namespaceOwner(idOrName)),
       resources: this.deps.noCgroupLimits ? {} : resourcesOf(hc),
       ulimits: hc.Ulimits ?? [],
       // Rootless: no path, so that runc (--rootless) skips the cgroups it may not create.
@@ -778,6 +779,7 @@ export class ContainerService {
         };
         validateRestartPolicy(next.RestartPolicy, next.AutoRemove);
       }
+      adaptResources(next);
       validateResources(next, this.deps.limits);
       const warnings = this.deps.noCgroupLimits ? discardCgroupLimits(next) : [];
       if (record.State.Running && !this.deps.noCgroupLimits) {
@@ -1078,8 +1080,8 @@ function resourcesOf(hc: HostConfig): SpecInput["resources"] {
 
 /** Runs the host's ps with the caller's options (no shell: the words are passed as they are). */
 function hostPs(psArgs: string): Promise<string> {
-  const args = psArgs.trim() === "" ? ["-ef"] : psArgs.trim().split(/\s+/);
   if (psArgs.includes("\0")) return Promise.reject(new InvalidParameterError("Error running ps: an option contains a NUL byte"));
+  const args = psArgs.trim() === "" ? ["-ef"] : psArgs.trim().split(/\s+/);
   return new Promise((resolve, reject) => {
     execFile("ps", args, { maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
       if (!err) return resolve(stdout);

@@ -1,5 +1,6 @@
 import * as os from "node:os";
 import { InvalidParameterError, NotFoundError } from "../../lib/errors";
+import { DEFAULT_SHM_SIZE } from "../../runtime/spec";
 import { VM_RUNTIME_NAME, vmRefusal } from "../../runtime/vm/vm-limits";
 import type { ImageRecord } from "../images/types";
 import { type PortBindingsRequest, validatePortBindings } from "../networks/ports";
@@ -134,7 +135,7 @@ export function validateSecurityOpts(opts: string[]): void {
   }
 }
 
-/** Docker's checks of the resource limits (create and update); CPU shares are clamped as Docker does. */
+/** Docker's checks of the resource limits (create and update). */
 export function validateResources(hc: HostConfig, limits: HostLimits): void {
   // Docker passes these to runc unchecked and answers runc's refusal with a 500.
   if (hc.Memory < 0) throw new InvalidParameterError("invalid memory limit: must not be negative");
@@ -161,8 +162,6 @@ export function validateResources(hc: HostConfig, limits: HostLimits): void {
     throw new InvalidParameterError("Conflicting options: Nano CPUs and CPU Period cannot both be set");
   }
   if (hc.CpuShares < 0) throw new InvalidParameterError("invalid CPU shares: must not be negative");
-  // The kernel's range (cgroup v1): Docker clamps into it at create, as here; runc would refuse.
-  if (hc.CpuShares > 0) hc.CpuShares = Math.min(Math.max(hc.CpuShares, MIN_CPU_SHARES), MAX_CPU_SHARES);
   validateCpuset(hc.CpusetCpus, limits.ncpu);
   for (const ulimit of hc.Ulimits ?? []) {
     if (!KNOWN_ULIMITS.has(ulimit.Name)) throw new InvalidParameterError(`invalid ulimit type: ${ulimit.Name}`);
@@ -174,6 +173,14 @@ export function validateResources(hc: HostConfig, limits: HostLimits): void {
 
 const MIN_CPU_SHARES = 2;
 const MAX_CPU_SHARES = 262144;
+
+/**
+ * Docker's adjustments before the checks (its adaptContainerSettings): CPU shares into the
+ * kernel's range (cgroup v1), which runc would otherwise refuse. Applied at create and update.
+ */
+export function adaptResources(hc: HostConfig): void {
+  if (hc.CpuShares > 0) hc.CpuShares = Math.min(Math.max(hc.CpuShares, MIN_CPU_SHARES), MAX_CPU_SHARES);
+}
 
 function normalizeNetworkMode(mode: string | null | undefined, limits: HostLimits): string {
   // As in Docker, no network (or "default") means the default bridge network.
@@ -224,7 +231,7 @@ export function buildContainerConfig(
     CpusetMems: h.CpusetMems ?? "",
     PidsLimit: h.PidsLimit ?? null,
     Ulimits: h.Ulimits ?? null,
-    ShmSize: h.ShmSize && h.ShmSize > 0 ? h.ShmSize : 64 * 1024 * 1024,
+    ShmSize: h.ShmSize && h.ShmSize > 0 ? h.ShmSize : DEFAULT_SHM_SIZE,
     Runtime: h.Runtime || defaultRuntime,
   };
   if (hostConfig.RestartPolicy.Name === "") hostConfig.RestartPolicy.Name = "no";
@@ -233,12 +240,13 @@ export function buildContainerConfig(
   if (!logConfig?.Type) hostConfig.LogConfig = { Type: "k8s-file", Config: logConfig?.Config ?? {} };
   logSettings(hostConfig.LogConfig as typeof logConfig); // Docker's errors for a bad driver or option, before anything exists
   validateNamespaceModes(
-    { pid: (hostConfig.PidMode as string | undefined) ?? "", ipc: (hostConfig.IpcMode as string | undefined) ?? "", uts: (hostConfig.UTSMode as string | undefined) ?? "" },
+    { pid: hostConfig.PidMode ?? "", ipc: hostConfig.IpcMode ?? "", uts: hostConfig.UTSMode ?? "" },
     req.Hostname ?? undefined,
   );
   if (!hostConfig.IpcMode) hostConfig.IpcMode = "private";
   if (!hostConfig.CgroupnsMode) hostConfig.CgroupnsMode = "host";
   validateRestartPolicy(hostConfig.RestartPolicy, hostConfig.AutoRemove);
+  adaptResources(hostConfig);
   validateResources(hostConfig, limits);
   validateSecurityOpts(hostConfig.SecurityOpt ?? []);
   validatePortBindings((hostConfig.PortBindings as PortBindingsRequest | null) ?? {});
@@ -247,10 +255,10 @@ export function buildContainerConfig(
   }
   if (hostConfig.Runtime === VM_RUNTIME_NAME) {
     const refusal = vmRefusal({
-      pidMode: hostConfig.PidMode as string | undefined,
-      networkMode: hostConfig.NetworkMode as string | undefined,
-      ipcMode: hostConfig.IpcMode as string | undefined,
-      utsMode: hostConfig.UTSMode as string | undefined,
+      pidMode: hostConfig.PidMode,
+      networkMode: hostConfig.NetworkMode,
+      ipcMode: hostConfig.IpcMode,
+      utsMode: hostConfig.UTSMode,
       privileged: hostConfig.Privileged,
       devices: hostConfig.Devices as unknown[] | null | undefined,
       memory: hostConfig.Memory,

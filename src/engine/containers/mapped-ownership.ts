@@ -26,18 +26,25 @@ export function chownEtcFiles(containerDir: string, mapping: IdMapping): void {
   }
 }
 
+type OwnerMap = (uid: number, gid: number) => { uid: number; gid: number };
+
+/** Both directions: ids through the mapping, and an id the other side has no name for as the overflow id. */
+function ownersThrough(mapping: IdMapping | undefined, convert: (id: number, base: number, size: number) => number): OwnerMap | undefined {
+  if (!mapping) return undefined;
+  const one = (id: number, base: number): number => {
+    const out = convert(id, base, mapping.size);
+    return out < 0 ? OVERFLOW_ID : out;
+  };
+  return (uid, gid) => ({ uid: one(uid, mapping.uidBase), gid: one(gid, mapping.gidBase) });
+}
+
 /**
  * What leaves a user-namespaced container (commit, export, cp out) carries the ids the
  * container sees, not the host ids of its range; host ids outside the range (nobody inside) are
  * written as the overflow id. Undefined for a container with the host's ids.
  */
-export function containerOwners(mapping: IdMapping | undefined): ((uid: number, gid: number) => { uid: number; gid: number }) | undefined {
-  if (!mapping) return undefined;
-  const inside = (hostId: number, base: number): number => {
-    const id = toContainerId(hostId, base, mapping.size);
-    return id < 0 ? OVERFLOW_ID : id;
-  };
-  return (uid, gid) => ({ uid: inside(uid, mapping.uidBase), gid: inside(gid, mapping.gidBase) });
+export function containerOwners(mapping: IdMapping | undefined): OwnerMap | undefined {
+  return ownersThrough(mapping, toContainerId);
 }
 
 /**
@@ -45,13 +52,8 @@ export function containerOwners(mapping: IdMapping | undefined): ((uid: number, 
  * container sees as those owners. An id beyond the range has no host id: it becomes the host's
  * 65534, unmapped, so the container sees it as nobody, as the kernel shows unmapped ids.
  */
-export function hostOwners(mapping: IdMapping | undefined): ((uid: number, gid: number) => { uid: number; gid: number }) | undefined {
-  if (!mapping) return undefined;
-  const onHost = (id: number, base: number): number => {
-    const hostId = toHostId(id, base, mapping.size);
-    return hostId < 0 ? OVERFLOW_ID : hostId;
-  };
-  return (uid, gid) => ({ uid: onHost(uid, mapping.uidBase), gid: onHost(gid, mapping.gidBase) });
+export function hostOwners(mapping: IdMapping | undefined): OwnerMap | undefined {
+  return ownersThrough(mapping, toHostId);
 }
 
 /** Every parent of the data root must be searchable by others, or the mapped root cannot reach its root. */

@@ -68,6 +68,10 @@ export interface HostConfig {
   Ulimits: Ulimit[] | null;
   ShmSize: number;
   Runtime: string;
+  /** --pid, --ipc, --uts ("" = the container's own; see namespace-modes.ts). */
+  PidMode?: string;
+  IpcMode?: string;
+  UTSMode?: string;
   [key: string]: unknown;
 }
 

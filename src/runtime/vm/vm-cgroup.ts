@@ -1,5 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { removeCgroupDir } from "../cgroup-dir";
+import { detectCgroupVersion } from "../host-facts";
 
 /**
  * The container's cgroup (config.json's linux.cgroupsPath, where runc would put the process)
@@ -14,14 +16,10 @@ const CGROUP_ROOT = "/sys/fs/cgroup";
 /** v1 controllers whose figures `stats` reads (cgroup-stats.ts). */
 const V1_CONTROLLERS = ["memory", "cpu", "cpuacct", "pids", "blkio"];
 
-function isV2(): boolean {
-  return fs.existsSync(path.join(CGROUP_ROOT, "cgroup.controllers"));
-}
-
 /** The directories of one cgroups path, one per hierarchy; none for a path we do not manage. */
 export function cgroupDirs(cgroupsPath: string | undefined): string[] {
   if (!cgroupsPath || !cgroupsPath.startsWith("/") || cgroupsPath.split("/").includes("..")) return [];
-  if (isV2()) return [path.join(CGROUP_ROOT, cgroupsPath)];
+  if (detectCgroupVersion() === 2) return [path.join(CGROUP_ROOT, cgroupsPath)];
   const dirs = V1_CONTROLLERS.map((c) => path.join(CGROUP_ROOT, c)).filter((d) => fs.existsSync(d));
   // cpu and cpuacct are often one hierarchy under two names: one directory each hierarchy.
   return [...new Set(dirs.map((d) => fs.realpathSync(d)))].map((d) => path.join(d, cgroupsPath));
@@ -56,17 +54,5 @@ export function cgroupPids(cgroupsPath: string | undefined): number[] {
 
 /** Removes the directories once their processes are gone (the kernel may hold one a moment). */
 export async function removeCgroup(cgroupsPath: string | undefined): Promise<void> {
-  for (const dir of cgroupDirs(cgroupsPath)) {
-    for (let attempt = 0; attempt < 50; attempt++) {
-      try {
-        fs.rmdirSync(dir);
-        break;
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === "ENOENT") break;
-        if (code !== "EBUSY") break;
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    }
-  }
+  for (const dir of cgroupDirs(cgroupsPath)) await removeCgroupDir(dir, { attempts: 50, delayMs: 20 });
 }
