@@ -36,7 +36,6 @@ function leftovers(d: TestDaemon, containerId: string): string[] {
   return found;
 }
 
-
 describe("run --rm: volatile layer, quick exit handling, nothing left", () => {
   let d: TestDaemon;
   useDaemon((daemon) => (d = daemon));
