@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(runc conmon busybox-static containernetworking-plugins tini catatonit
+PACKAGES=(crun runc conmon busybox-static containernetworking-plugins tini catatonit
   golang-github-containers-common iproute2 iptables
   tmux # the terminal the TTY tests type into
   docker-registry apache2-utils # a reference registry (and htpasswd) for the pull tests
@@ -44,7 +44,10 @@ fi
 echo "setup: building"
 npx tsc -p tsconfig.json
 node scripts/bundle-cli.js # the CLI's one-file bundle (bin/wharf falls back to dist/ without it)
-if [ ! -f native/build/Release/wharf_native.node ] || [ native/wharf_native.c -nt native/build/Release/wharf_native.node ]; then
+# The addon and wharf-hide-cgroup2 (how crun runs on a cgroup v1 hybrid host: src/runtime/detect.ts).
+if [ ! -f native/build/Release/wharf_native.node ] || [ ! -f native/build/Release/wharf-hide-cgroup2 ] ||
+  [ native/wharf_native.c -nt native/build/Release/wharf_native.node ] ||
+  [ native/hide-cgroup2.c -nt native/build/Release/wharf-hide-cgroup2 ] || [ native/binding.gyp -nt native/build/Release/wharf_native.node ]; then
   (cd native && npx node-gyp rebuild --silent >/dev/null)
 fi
 

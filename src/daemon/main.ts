@@ -39,7 +39,7 @@ import { NetworkStore } from "../engine/networks/network-store";
 import { VolumeService } from "../engine/volumes/volume-service";
 import { VolumeStore } from "../engine/volumes/volume-store";
 import { ConmonRuntime } from "../runtime/conmon-runtime";
-import { detectRuntime, findConmon, findInitBinary } from "../runtime/detect";
+import { detectRuntimes, findConmon, findInitBinary } from "../runtime/detect";
 import { setupVmRuntime } from "../runtime/vm/setup";
 import { VM_RUNTIME_NAME } from "../runtime/vm/vm-limits";
 import { resolveUser } from "../runtime/user";
@@ -101,19 +101,20 @@ async function startDaemonHeld(opts: DaemonOptions): Promise<{ shutdown(): Promi
   const snapshots = new SnapshotStore({ dataRoot: opts.dataRoot, metadata, content, layerSharing: opts.userns.layers });
   if (opts.userns.remap && opts.userns.defaultMode === "auto") throw new Error("--userns-remap and --userns-default=auto cannot be used together");
   const userns = new UsernsPolicy({ remap: opts.userns.remap, defaultMode: opts.userns.defaultMode, poolUser: opts.userns.poolUser }, metadata);
-  const runtimeChoice = detectRuntime(opts.runtime);
+  const ociRuntimes = detectRuntimes(opts.runtime, { rootless: rootless !== undefined });
   const vm = setupVmRuntime({ root: path.join(opts.execRoot, VM_RUNTIME_NAME), kernel: opts.vmKernel, initrd: opts.vmInitrd, log });
-  const defaultRuntime = opts.defaultRuntime || runtimeChoice.name;
-  if (![runtimeChoice.name, VM_RUNTIME_NAME].includes(defaultRuntime)) {
-    throw new Error(`--default-runtime ${defaultRuntime}: not a runtime of this daemon (${runtimeChoice.name} or ${VM_RUNTIME_NAME})`);
+  const runtimeChoices = [...ociRuntimes, { name: VM_RUNTIME_NAME, path: vm.runtimePath, command: [vm.runtimePath] }];
+  const runtimeNames = runtimeChoices.map((r) => r.name);
+  const defaultRuntime = opts.defaultRuntime || runtimeNames[0]!;
+  if (!runtimeNames.includes(defaultRuntime)) {
+    throw new Error(`--default-runtime ${defaultRuntime}: not a runtime of this daemon (${runtimeNames.join(", ")})`);
   }
+  log.info({ runtimes: runtimeChoices.map((r) => r.command.join(" ")), default: defaultRuntime }, "runtimes");
   const runtime = new ConmonRuntime({
-    runtimePath: runtimeChoice.path,
-    runtimeName: runtimeChoice.name,
+    runtimes: runtimeChoices,
     execRoot: opts.execRoot,
     conmonPath: findConmon(),
     logger: log,
-    extraRuntimes: { [VM_RUNTIME_NAME]: vm.runtimePath },
     rootless: rootless !== undefined,
   });
   const store = new ContainerStore(metadata);
@@ -174,7 +175,7 @@ async function startDaemonHeld(opts: DaemonOptions): Promise<{ shutdown(): Promi
     images,
     rootfs: snapshots,
     runtime,
-    limits: { ncpu: os.cpus().length, runtimes: [runtimeChoice.name, VM_RUNTIME_NAME], hasNetwork: (name) => networks.has(name) },
+    limits: { ncpu: os.cpus().length, runtimes: runtimeNames, hasNetwork: (name) => networks.has(name) },
     networks,
     defaultRuntime,
     cgroupParent: opts.cgroupParent,
@@ -198,7 +199,7 @@ async function startDaemonHeld(opts: DaemonOptions): Promise<{ shutdown(): Promi
     version: VERSION,
     dataRoot: opts.dataRoot,
     defaultRuntime,
-    runtimes: { [runtimeChoice.name]: { path: runtimeChoice.path }, [VM_RUNTIME_NAME]: { path: vm.runtimePath, status: vm.status } },
+    runtimes: Object.fromEntries(runtimeChoices.map((r) => [r.name, r.name === VM_RUNTIME_NAME ? { path: r.path, status: vm.status } : { path: r.path }])),
     initBinary: initPath ? path.basename(initPath) : "",
     cgroupVersion: cgroupVersion(),
     usernsByDefault: Boolean(opts.userns.remap) || opts.userns.defaultMode === "auto",
@@ -254,7 +255,7 @@ async function startDaemonHeld(opts: DaemonOptions): Promise<{ shutdown(): Promi
     }
   }
   fs.writeFileSync(opts.pidfile, `${process.pid}\n`);
-  log.info({ hosts: opts.hosts, dataRoot: opts.dataRoot, runtime: runtimeChoice }, "wharfd is ready");
+  log.info({ hosts: opts.hosts, dataRoot: opts.dataRoot, runtime: defaultRuntime }, "wharfd is ready");
 
   return {
     async shutdown() {

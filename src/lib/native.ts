@@ -42,13 +42,15 @@ export const S_IFCHR = 0o020000;
 
 let addon: NativeAddon | undefined;
 
+/** Where `npm run build` (node-gyp, in place) puts what native/ builds: the addon and helper programs. */
+export function nativeBinaryPath(name: string): string {
+  // dist/src/lib -> project root
+  return path.resolve(__dirname, "..", "..", "..", "native", "build", "Release", name);
+}
+
 export function native(): NativeAddon {
-  if (!addon) {
-    // dist/src/lib -> project root; the addon is built in place by `npm run build`.
-    const root = path.resolve(__dirname, "..", "..", "..");
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    addon = require(path.join(root, "native", "build", "Release", "wharf_native.node")) as NativeAddon;
-  }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  addon ??= require(nativeBinaryPath("wharf_native.node")) as NativeAddon;
   return addon;
 }
 

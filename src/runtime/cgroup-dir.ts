@@ -1,4 +1,5 @@
-import { promises as fsp } from "node:fs";
+import { existsSync, promises as fsp, readdirSync } from "node:fs";
+import * as path from "node:path";
 
 /**
  * rmdir of an empty cgroup directory. The kernel may hold a cgroup a moment after its last task
@@ -18,4 +19,21 @@ export async function removeCgroupDir(dir: string, opts: { attempts?: number; de
       await new Promise((r) => setTimeout(r, opts.delayMs ?? 5));
     }
   }
+}
+
+const CGROUP_ROOT = "/sys/fs/cgroup";
+let hierarchies: string[] | undefined;
+
+/**
+ * The directories under which a container's cgroup path exists: /sys/fs/cgroup itself on
+ * cgroup v2; on v1 each hierarchy mounted below it (aliases such as cpu -> cpu,cpuacct are
+ * symlinks and skipped; a hybrid host's v2 mount is included). Read once.
+ */
+export function cgroupHierarchies(): string[] {
+  if (hierarchies) return hierarchies;
+  if (existsSync(path.join(CGROUP_ROOT, "cgroup.controllers"))) return (hierarchies = [CGROUP_ROOT]);
+  hierarchies = readdirSync(CGROUP_ROOT, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => path.join(CGROUP_ROOT, entry.name));
+  return hierarchies;
 }

@@ -14,7 +14,10 @@ import { silentLogger, type RuntimeLogger } from "./logger";
 import { buildOciSpec, specToJson } from "./spec";
 import { type HostFacts, hostFacts } from "./host-facts";
 import type { OciProcess, OciSpec } from "./oci-spec";
-import { removeCgroupDir } from "./cgroup-dir";
+import { cgroupHierarchies, removeCgroupDir } from "./cgroup-dir";
+import { inRuncWords } from "./crun-errors";
+import { SeccompFilterCache } from "./seccomp-filter-cache";
+import type { RuntimeChoice } from "./detect";
 import type { AttachStreams, ContainerRuntime, CreateOptions, ExecOptions, ExecProcess, ExitInfo, RuntimeState, SpecInput } from "./types";
 
 /**
@@ -32,8 +35,8 @@ import type { AttachStreams, ContainerRuntime, CreateOptions, ExecOptions, ExecP
  */
 
 export interface ConmonRuntimeOptions {
-  runtimePath: string;
-  runtimeName: string;
+  /** The runtimes containers may choose (HostConfig.Runtime), the default first; vm is one of them. */
+  runtimes: RuntimeChoice[];
   execRoot: string;
   conmonPath: string;
   logger?: RuntimeLogger;
@@ -41,11 +44,9 @@ export interface ConmonRuntimeOptions {
   host?: HostFacts;
   /** Bound on `runtime create` (image mounts and hooks can be slow). */
   createTimeoutMs?: number;
-  /** Other runtimes a container may choose (HostConfig.Runtime), name -> binary, e.g. vm. */
-  extraRuntimes?: Record<string, string>;
   /**
-   * Rootless mode: runc gets --rootless=true, so that cgroups it may not create are skipped
-   * (cgroups v1 cannot be delegated; containers then have no limits). The vm runtime is unaffected.
+   * Rootless mode: the default runtime (runc) gets --rootless=true, so that cgroups it may not
+   * create are skipped (cgroups v1 cannot be delegated; containers then have no limits).
    */
   rootless?: boolean;
 }
@@ -53,10 +54,13 @@ export interface ConmonRuntimeOptions {
 /** One OCI runtime binary and its --root (a dir per container while the runtime knows it). */
 interface OciRuntime {
   name: string;
-  path: string;
+  /** What is executed: the binary, or a launcher and the binary (see RuntimeChoice). */
+  command: string[];
   root: string;
   /** Global flags after --root (runc's --rootless in rootless mode). */
   globalArgs: string[];
+  /** crun only: the filters it compiled, passed back to it (seccomp-filter-cache.ts). */
+  seccompFilters?: SeccompFilterCache;
 }
 
 const RESCAN_MS = 2000;
@@ -137,15 +141,13 @@ function sleep(ms: number): Promise<void> {
 }
 
 export class ConmonRuntime implements ContainerRuntime {
-  readonly runtimePath: string;
-  readonly runtimeName: string;
   readonly execRoot: string;
   readonly conmonPath: string;
   private readonly logger: RuntimeLogger;
   private readonly host?: HostFacts;
   private readonly createTimeoutMs: number;
-  private readonly runtimeRoot: string;
   private readonly defaultRuntime: OciRuntime;
+  /** The runtimes besides the default. */
   private readonly extraRuntimes: OciRuntime[];
   /** The runtime of each container this daemon created (others are found by their state dirs). */
   private readonly runtimeOf = new Map<string, OciRuntime>();
@@ -164,25 +166,29 @@ export class ConmonRuntime implements ContainerRuntime {
   private rescanTimer: NodeJS.Timeout | null = null;
 
   constructor(opts: ConmonRuntimeOptions) {
-    this.runtimePath = opts.runtimePath;
-    this.runtimeName = opts.runtimeName;
     this.execRoot = path.resolve(opts.execRoot);
     this.conmonPath = opts.conmonPath;
     this.logger = opts.logger ?? silentLogger;
     this.host = opts.host;
     this.createTimeoutMs = opts.createTimeoutMs ?? 120_000;
-    this.runtimeRoot = path.join(this.execRoot, this.runtimeName);
-    this.defaultRuntime = { name: this.runtimeName, path: this.runtimePath, root: this.runtimeRoot, globalArgs: opts.rootless ? ["--rootless=true"] : [] };
-    this.extraRuntimes = Object.entries(opts.extraRuntimes ?? {})
-      .filter(([name]) => name !== this.runtimeName)
-      .map(([name, p]) => ({ name, path: p, root: path.join(this.execRoot, name), globalArgs: [] }));
+    const [first, ...others] = opts.runtimes;
+    if (!first) throw new SystemError("no OCI runtime");
+    const ociRuntime = (r: RuntimeChoice, globalArgs: string[] = []): OciRuntime => ({
+      name: r.name,
+      command: r.command,
+      root: path.join(this.execRoot, r.name),
+      globalArgs,
+      seccompFilters: r.name === "crun" ? new SeccompFilterCache(path.join(this.execRoot, "seccomp-filters"), r.path) : undefined,
+    });
+    this.defaultRuntime = ociRuntime(first, opts.rootless ? ["--rootless=true"] : []);
+    this.extraRuntimes = others.filter((r) => r.name !== first.name).map((r) => ociRuntime(r));
     this.exitDir = path.join(this.execRoot, "exits");
     this.linkDir = path.join(this.execRoot, "bundles");
   }
 
   private ensureDirs(): Promise<void> {
     this.dirsReady ??= (async () => {
-      for (const d of [this.runtimeRoot, ...this.extraRuntimes.map((r) => r.root), this.exitDir, this.linkDir]) await fsp.mkdir(d, { recursive: true, mode: 0o700 });
+      for (const d of [this.defaultRuntime.root, ...this.extraRuntimes.map((r) => r.root), this.exitDir, this.linkDir]) await fsp.mkdir(d, { recursive: true, mode: 0o700 });
     })();
     return this.dirsReady;
   }
@@ -214,10 +220,16 @@ export class ConmonRuntime implements ContainerRuntime {
     return this.extraRuntimes.find((r) => fs.existsSync(path.join(r.root, id))) ?? this.defaultRuntime;
   }
 
+  /** The runtime's argv with our --root (and global flags) before `args`. */
+  private runtimeArgv(rt: OciRuntime, args: string[]): [string, string[]] {
+    const [exe, ...launched] = rt.command;
+    return [exe!, [...launched, "--root", rt.root, ...rt.globalArgs, ...args]];
+  }
+
   /** Runs the OCI runtime with our root and JSON error output. */
   private run(args: string[], rt: OciRuntime = this.defaultRuntime): Promise<RunResult> {
     return new Promise((resolve, reject) => {
-      const child = spawn(rt.path, ["--root", rt.root, ...rt.globalArgs, "--log-format", "json", ...args], {
+      const child = spawn(...this.runtimeArgv(rt, ["--log-format", "json", ...args]), {
         stdio: ["ignore", "pipe", "pipe"],
       });
       const out: Buffer[] = [];
@@ -249,6 +261,11 @@ export class ConmonRuntime implements ContainerRuntime {
     throw new SystemError(`${rt.name} ${args[0]} failed: ${msg}`);
   }
 
+  /** The runtime's words about a failed create or exec as runc puts them, which Docker's clients read. */
+  private inRuncWords(id: string, message: string, step: "create" | "exec", command: string | undefined): string {
+    return this.runtimeFor(id).name === "crun" ? inRuncWords(message, step, command) : message;
+  }
+
   private runtimeStateExists(id: string): boolean {
     return fs.existsSync(path.join(this.runtimeFor(id).root, id));
   }
@@ -264,12 +281,13 @@ export class ConmonRuntime implements ContainerRuntime {
     if (this.runtimeStateExists(id)) await this.run(["delete", "--force", id], this.runtimeFor(id));
     const rt = opts.runtime ? (this.extraRuntimes.find((r) => r.name === opts.runtime) ?? this.defaultRuntime) : this.defaultRuntime;
     this.runtimeOf.set(id, rt);
-    this.logger.debug({ id, runtime: rt.name, path: rt.path }, "creating container");
+    this.logger.debug({ id, runtime: rt.name, command: rt.command }, "creating container");
     await Promise.all([
       fsp.rm(path.join(this.exitDir, id), { force: true }),
       ...["exit", "oom", "pidfile", "conmon.pid"].map((f) => fsp.rm(path.join(bundle, f), { force: true })),
     ]);
     this.reported.delete(id);
+    await rt.seccompFilters?.apply(spec);
 
     await fsp.mkdir(bundle, { recursive: true, mode: 0o700 });
     await fsp.writeFile(path.join(bundle, "config.json"), specToJson(spec), { mode: 0o600 });
@@ -280,8 +298,11 @@ export class ConmonRuntime implements ContainerRuntime {
     this.bundles.set(id, bundle);
 
     try {
-      const pid = await this.startConmon(id, bundle, opts);
+      const pid = await this.startConmon(id, bundle, opts, spec.process.args[0]);
       this.created.set(id, pid);
+      await rt.seccompFilters?.remember(spec, path.join(rt.root, id)).catch((err: unknown) =>
+        this.logger.warn({ id, err: String(err) }, "keeping the compiled seccomp filter failed"),
+      );
       return { pid };
     } catch (err) {
       await this.delete(id, true).catch((e: unknown) =>
@@ -292,12 +313,13 @@ export class ConmonRuntime implements ContainerRuntime {
   }
 
   private conmonArgs(id: string, bundle: string, opts: CreateOptions): string[] {
+    const [runtimeExe, runtimeArgs] = this.runtimeArgv(this.runtimeFor(id), ["--log-format=json"]);
     const args = [
       "--api-version", "1",
       "-c", id,
       "-u", id,
       "-n", id,
-      "-r", this.runtimeFor(id).path,
+      "-r", runtimeExe,
       "-b", bundle,
       "-p", path.join(bundle, "pidfile"),
       "-P", path.join(bundle, "conmon.pid"),
@@ -305,10 +327,7 @@ export class ConmonRuntime implements ContainerRuntime {
       "--exit-dir", this.exitDir,
       "--full-attach",
       "--persist-dir", bundle,
-      "--runtime-arg", "--root",
-      "--runtime-arg", this.runtimeFor(id).root,
-      ...this.runtimeFor(id).globalArgs.flatMap((arg) => ["--runtime-arg", arg]),
-      "--runtime-arg", "--log-format=json",
+      ...runtimeArgs.flatMap((arg) => ["--runtime-arg", arg]),
       "--log-level", "warning",
     ];
     if (opts.openStdin) {
@@ -323,7 +342,7 @@ export class ConmonRuntime implements ContainerRuntime {
   }
 
   /** Starts conmon and waits for `{"data": pid}` (or the runtime's error) on the sync pipe. */
-  private startConmon(id: string, bundle: string, opts: CreateOptions): Promise<number> {
+  private startConmon(id: string, bundle: string, opts: CreateOptions, command: string | undefined): Promise<number> {
     const child = spawn(this.conmonPath, this.conmonArgs(id, bundle, opts), {
       cwd: bundle, // conmon writes a stray "oom" file into its cwd
       detached: true,
@@ -361,7 +380,7 @@ export class ConmonRuntime implements ContainerRuntime {
         const data = typeof msg.data === "number" ? msg.data : -1;
         if (data > 0) return finish(null, data);
         const text = typeof msg.message === "string" ? msg.message : "conmon reported a failure without a message";
-        finish(createError(runtimeErrorMessage(text)));
+        finish(createError(this.inRuncWords(id, runtimeErrorMessage(text), "create", command)));
       };
       sync.setEncoding("utf8");
       sync.on("data", (chunk: string) => {
@@ -395,10 +414,33 @@ export class ConmonRuntime implements ContainerRuntime {
     this.created.delete(containerId);
     const rt = this.runtimeFor(containerId);
     const fifo = path.join(rt.root, containerId, "exec.fifo");
-    // `runc start` only reads runc init's exec fifo; doing it here saves a runc process
-    // (~20 ms of every `run`). Anything else (crun, an adopted container) goes through the CLI.
+    // `runc start` and `crun start` only release init through its exec fifo; doing it here
+    // saves a runtime process on every `run`. Anything else (an adopted container, another
+    // runtime) goes through the runtime's CLI.
     if (rt.name === "runc" && pid && fs.existsSync(fifo)) return this.startThroughFifo(containerId, fifo, pid);
+    if (rt.name === "crun" && pid && fs.existsSync(fifo)) return this.startThroughCrunFifo(fifo);
     await this.runChecked(containerId, ["start", containerId]);
+  }
+
+  /**
+   * crun's start protocol: init holds the fifo open for reading and waits for one byte. Opened
+   * without blocking, a fifo nobody reads (init died) fails with ENXIO instead of waiting; one
+   * whose reader dies meanwhile fails the write with EPIPE.
+   */
+  private async startThroughCrunFifo(fifo: string): Promise<void> {
+    const dead = (err: unknown): Error =>
+      isErrno(err, "ENXIO") || isErrno(err, "EPIPE") ? new ConflictError("crun start failed: container process is already dead") : (err as Error);
+    const handle = await fsp.open(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK).catch((err: unknown) => {
+      throw dead(err);
+    });
+    try {
+      await fsp.unlink(fifo);
+      await handle.write(Buffer.from([0])).catch((err: unknown) => {
+        throw dead(err);
+      });
+    } finally {
+      await handle.close();
+    }
   }
 
   /**
@@ -422,7 +464,7 @@ export class ConmonRuntime implements ContainerRuntime {
       clearInterval(watchdog);
     }
     await fsp.rm(fifo, { force: true });
-    if (data.length === 0) throw new ConflictError(`${this.runtimeName} start failed: container process is already dead`);
+    if (data.length === 0) throw new ConflictError(`${this.runtimeFor(containerId).name} start failed: container process is already dead`);
   }
 
   async kill(containerId: string, signal: number): Promise<void> {
@@ -505,14 +547,14 @@ export class ConmonRuntime implements ContainerRuntime {
     const base = path.join(dir, `${containerId}-${randomBytes(6).toString("hex")}`);
     await fsp.writeFile(`${base}.json`, JSON.stringify(proc), { mode: 0o600 });
     const rt = this.runtimeFor(containerId);
-    const runtimeArgs = ["--root", rt.root, ...rt.globalArgs, "--log", `${base}.log`, "--log-format", "json", "exec", "--process", `${base}.json`, "--pid-file", `${base}.pid`, containerId];
+    const [runtimeExe, runtimeArgs] = this.runtimeArgv(rt, ["--log", `${base}.log`, "--log-format", "json", "exec", "--process", `${base}.json`, "--pid-file", `${base}.pid`, containerId]);
     const terminal = opts.tty ? openExecTerminal(opts.consoleSize) : null;
     let child: ChildProcess;
     try {
       child = terminal
         ? // setsid -c makes the pty runc's controlling terminal, so resizing it reaches runc as SIGWINCH.
-          spawn("setsid", ["-c", "-w", rt.path, ...runtimeArgs], { stdio: [terminal.slaveFd, terminal.slaveFd, terminal.slaveFd] })
-        : spawn(rt.path, runtimeArgs, { stdio: [opts.stdin ? "pipe" : "ignore", "pipe", "pipe"] });
+          spawn("setsid", ["-c", "-w", runtimeExe, ...runtimeArgs], { stdio: [terminal.slaveFd, terminal.slaveFd, terminal.slaveFd] })
+        : spawn(runtimeExe, runtimeArgs, { stdio: [opts.stdin ? "pipe" : "ignore", "pipe", "pipe"] });
     } finally {
       terminal?.releaseSlave();
     }
@@ -524,7 +566,7 @@ export class ConmonRuntime implements ContainerRuntime {
         let error: string | undefined;
         if (!started) {
           const log = await fsp.readFile(`${base}.log`, "utf8").catch(() => "");
-          error = runtimeErrorMessage(log) || `exec failed with status ${code ?? signal}`;
+          error = this.inRuncWords(containerId, runtimeErrorMessage(log), "exec", opts.args[0]) || `exec failed with status ${code ?? signal}`;
         }
         await cleanup();
         resolve({ exitCode: code ?? 128 + (signal ? (osConstants.signals[signal] ?? 0) : 0), error });
@@ -577,20 +619,30 @@ export class ConmonRuntime implements ContainerRuntime {
   }
 
   /**
-   * What `runc delete` does for a stopped container, done here to save a runc process on every
-   * exit: remove its cgroups (the paths runc recorded in state.json) and its state directory.
-   * False (and nothing half-done that `runc delete` cannot finish) when anything is unexpected:
-   * another runtime, a process still in a cgroup, an unreadable state.
+   * What `runc delete` or `crun delete` does for a stopped container, done here to save a
+   * runtime process on every exit: remove its cgroups (the paths runc recorded in state.json;
+   * crun's one path in every hierarchy) and its state directory. False (and nothing half-done
+   * that the runtime's delete cannot finish) when anything is unexpected: another runtime, a
+   * process still in a cgroup, an unreadable state.
    */
   private async removeStoppedState(containerId: string): Promise<boolean> {
     const rt = this.runtimeFor(containerId);
-    if (rt.name !== "runc") return false;
     const dir = path.join(rt.root, containerId);
     let cgroupPaths: string[];
     try {
-      const state = JSON.parse(await fsp.readFile(path.join(dir, "state.json"), "utf8")) as { cgroup_paths?: Record<string, unknown>; init_process_pid?: unknown };
-      if (typeof state.init_process_pid === "number" && processAlive(state.init_process_pid)) return false;
-      cgroupPaths = [...new Set(Object.values(state.cgroup_paths ?? {}).filter((p): p is string => typeof p === "string" && p.startsWith("/sys/fs/cgroup/")))];
+      if (rt.name === "runc") {
+        const state = JSON.parse(await fsp.readFile(path.join(dir, "state.json"), "utf8")) as { cgroup_paths?: Record<string, unknown>; init_process_pid?: unknown };
+        if (typeof state.init_process_pid === "number" && processAlive(state.init_process_pid)) return false;
+        cgroupPaths = [...new Set(Object.values(state.cgroup_paths ?? {}).filter((p): p is string => typeof p === "string" && p.startsWith("/sys/fs/cgroup/")))];
+      } else if (rt.name === "crun") {
+        const status = JSON.parse(await fsp.readFile(path.join(dir, "status"), "utf8")) as { "cgroup-path"?: unknown; pid?: unknown };
+        if (typeof status.pid === "number" && processAlive(status.pid)) return false;
+        const cgroup = status["cgroup-path"];
+        if (cgroup !== undefined && (typeof cgroup !== "string" || !cgroup.startsWith("/") || cgroup.split("/").includes(".."))) return false;
+        cgroupPaths = cgroup ? cgroupHierarchies().map((hierarchy) => path.join(hierarchy, cgroup)) : [];
+      } else {
+        return false;
+      }
     } catch {
       return false;
     }

@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { SystemError } from "../lib/errors";
+import { nativeBinaryPath } from "../lib/native";
 import { detectCgroupVersion } from "./host-facts";
 
 /**
@@ -34,35 +35,75 @@ function isExecutable(file: string): boolean {
   }
 }
 
+/** An OCI runtime binary and how to run it. */
 export interface RuntimeChoice {
   name: string;
+  /** The runtime's binary. */
   path: string;
+  /**
+   * What is executed: the binary itself, or a launcher followed by it (on a cgroup v1 hybrid
+   * host crun runs through wharf-hide-cgroup2). Arguments go after the last entry.
+   */
+  command: string[];
 }
 
-/**
- * Whether crun can create containers here. crun refuses cgroup v1 "hybrid" hosts (a v2 mount
- * beside v1 controllers: "cgroups in hybrid mode not supported") and we only need it where
- * the unified hierarchy is the one mounted at /sys/fs/cgroup, so the check is a statfs.
- */
-export function crunUsable(cgroupVersion: 1 | 2 = detectCgroupVersion()): boolean {
-  return cgroupVersion === 2;
-}
+const HYBRID_V2_MOUNT = "/sys/fs/cgroup/unified";
 
-/**
- * The OCI runtime to use: `preferred` when given (a name or a path; an error if missing), else
- * crun where it works, else runc.
- */
-export function detectRuntime(preferred?: string): RuntimeChoice {
-  if (preferred) {
-    const p = findBinary(preferred);
-    if (!p) throw new SystemError(`OCI runtime ${preferred} not found`);
-    return { name: path.basename(preferred), path: p };
+/** The controllers enabled on a hybrid host's v2 mount ("" when there is none or it has none). */
+function hybridV2Controllers(): string {
+  try {
+    return fs.readFileSync(path.join(HYBRID_V2_MOUNT, "cgroup.controllers"), "utf8").trim();
+  } catch {
+    return "";
   }
+}
+
+/**
+ * How crun can run here, or null. On cgroup v2 and on plain v1 it runs as it is. On a v1
+ * "hybrid" host whose v2 mount holds a controller (hugetlb on these machines) crun refuses
+ * every container ("cgroups in hybrid mode not supported"); as real root it runs through
+ * wharf-hide-cgroup2, which takes that mount out of its mount namespace, and then places
+ * containers in the v1 controllers as runc does. Rootless daemons keep runc there.
+ */
+export function crunCommand(
+  crun: string,
+  host: { cgroupVersion: 1 | 2; v2Controllers: string; rootless: boolean; hider: string | null } = {
+    cgroupVersion: detectCgroupVersion(),
+    v2Controllers: hybridV2Controllers(),
+    rootless: process.getuid?.() !== 0,
+    hider: findBinary(nativeBinaryPath("wharf-hide-cgroup2")),
+  },
+): string[] | null {
+  if (host.cgroupVersion === 2 || host.v2Controllers === "") return [crun];
+  if (host.rootless || !host.hider) return null;
+  return [host.hider, crun];
+}
+
+function choice(name: string, binary: string, command = [binary]): RuntimeChoice {
+  return { name, path: binary, command };
+}
+
+/**
+ * The OCI runtimes this daemon offers, its default first: `preferred` when given (a name or a
+ * path; an error if missing), else crun where it can run, else runc. The others follow (runc
+ * stays available for `--runtime runc` and for containers a runc-default daemon left running).
+ */
+export function detectRuntimes(preferred?: string, opts: { rootless?: boolean } = {}): RuntimeChoice[] {
+  const found: RuntimeChoice[] = [];
   const crun = findBinary("crun");
-  if (crun && crunUsable()) return { name: "crun", path: crun };
+  const crunCmd = crun && (opts.rootless ? null : crunCommand(crun));
+  if (crun && crunCmd) found.push(choice("crun", crun, crunCmd));
   const runc = findBinary("runc");
-  if (runc) return { name: "runc", path: runc };
-  throw new SystemError("no OCI runtime found: install runc (or crun on a cgroup v2 host)");
+  if (runc) found.push(choice("runc", runc));
+  if (preferred) {
+    const known = found.find((r) => r.name === preferred || r.path === path.resolve(preferred));
+    const p = known ? known.path : findBinary(preferred);
+    if (!p) throw new SystemError(`OCI runtime ${preferred} not found`);
+    const first = known ?? choice(path.basename(preferred), p);
+    return [first, ...found.filter((r) => r.name !== first.name)];
+  }
+  if (!found.length) throw new SystemError("no OCI runtime found: install crun or runc");
+  return found;
 }
 
 /** conmon's path; an error when it is not installed. */

@@ -10,6 +10,8 @@ export interface OciSpec {
   hostname?: string;
   mounts: OciMount[];
   linux: OciLinux;
+  /** Runtime-specific settings (crun's run.oci.seccomp_bpf_data: see seccomp-filter-cache.ts). */
+  annotations?: Record<string, string>;
 }
 
 export interface OciProcess {

@@ -6,19 +6,21 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { Readable } from "node:stream";
 import { ConmonRuntime } from "../../src/runtime/conmon-runtime";
-import { findBinary, findInitBinary } from "../../src/runtime/detect";
+import { type RuntimeChoice, detectRuntimes, findBinary, findInitBinary } from "../../src/runtime/detect";
 import { resolveUser } from "../../src/runtime/user";
 import type { AttachStreams, ExitInfo, SpecInput } from "../../src/runtime/types";
+import { until } from "../helpers/wait";
 
 /**
- * Real runc under real conmon, as root: no mocks. Everything lives in a private exec root
- * under /tmp and is removed in after(), also when a test fails.
+ * Real runc and real crun (each OCI runtime this machine has: crun through wharf-hide-cgroup2 on
+ * a cgroup v1 hybrid host) under real conmon, as root: no mocks. Everything lives in a private
+ * exec root under /tmp and is removed in after(), also when a test fails.
  */
 
-const runc = findBinary("runc");
 const conmon = findBinary("conmon");
+const runtimes: RuntimeChoice[] = process.getuid?.() === 0 ? detectRuntimes() : [];
 const skip =
-  process.getuid?.() !== 0 ? "needs root" : !runc || !conmon ? "needs runc and conmon" : !fs.existsSync("/bin/busybox") ? "needs busybox-static" : false;
+  process.getuid?.() !== 0 ? "needs root" : !runtimes.some((r) => r.name === "runc") || !conmon ? "needs runc and conmon" : !fs.existsSync("/bin/busybox") ? "needs busybox-static" : false;
 
 const WAIT_MS = 10_000;
 
@@ -56,7 +58,8 @@ function processExists(pid: number): boolean {
   }
 }
 
-describe("ConmonRuntime (runc + conmon)", { skip }, () => {
+for (const runtime of skip ? [{ name: "runc", path: "", command: [] }] : runtimes) describe(`ConmonRuntime (${runtime.name} + conmon)`, { skip }, () => {
+  const stateDir = (id: string): string => path.join(tmp, "exec", runtime.name, id);
   let tmp: string;
   let rootfs: string;
   let rt: ConmonRuntime;
@@ -80,7 +83,7 @@ describe("ConmonRuntime (runc + conmon)", { skip }, () => {
     );
     fs.writeFileSync(path.join(rootfs, "etc/group"), "root:x:0:\napp:x:1000:\nstaff:x:50:app\nnogroup:x:65534:\n");
     for (const f of ["hostname", "hosts", "resolv.conf"]) fs.writeFileSync(path.join(tmp, f), f === "hostname" ? "box\n" : "\n");
-    rt = new ConmonRuntime({ runtimePath: runc!, runtimeName: "runc", execRoot: path.join(tmp, "exec"), conmonPath: conmon! });
+    rt = new ConmonRuntime({ runtimes: [runtime], execRoot: path.join(tmp, "exec"), conmonPath: conmon! });
     rt.onExit((id, e) => {
       exits.set(id, e);
       exitWaiters.get(id)?.(e);
@@ -247,7 +250,7 @@ describe("ConmonRuntime (runc + conmon)", { skip }, () => {
     assert.equal((await exitOf(id)).exitCode, 137);
   });
 
-  it("start releases runc init through its exec fifo; a start after init died fails instead of hanging", async () => {
+  it("start releases init through its exec fifo; a start after init died fails instead of hanging", async () => {
     const id = newId();
     const pid = await create(id, ["echo", "through the fifo"]);
     assert.equal((await rt.state(id))?.status, "created");
@@ -261,6 +264,9 @@ describe("ConmonRuntime (runc + conmon)", { skip }, () => {
     const initPid = await create(dead, ["true"]);
     assert.ok(initPid > 0 && pid > 0);
     process.kill(initPid, "SIGKILL");
+    // Until then it may still hold the fifo open: a start in that moment succeeds, and the
+    // container's exit (137) follows.
+    await until("the killed init to be gone", async () => !processExists(initPid), WAIT_MS, 5);
     await assert.rejects(withTimeout(rt.start(dead), 5000, "start of a dead container"), /already dead|not running|cannot start/);
     await rt.delete(dead, true);
   });
@@ -334,11 +340,11 @@ describe("ConmonRuntime (runc + conmon)", { skip }, () => {
       assert.equal(err.statusCode, 400);
       assert.equal(
         err.message,
-        'failed to create task for container: OCI runtime create failed: runc create failed: unable to start container process: exec: "nosuch": executable file not found in $PATH: unknown',
+        `failed to create task for container: OCI runtime create failed: ${runtime.name} create failed: unable to start container process: exec: "nosuch": executable file not found in $PATH: unknown`,
       );
       return true;
     });
-    assert.equal(fs.existsSync(path.join(tmp, "exec", "runc", id)), false, "no runc state");
+    assert.equal(fs.existsSync(stateDir(id)), false, "no runtime state");
     assert.equal(fs.existsSync(bundleDir(id)), false, "no bundle");
     assert.equal(fs.existsSync(path.join(tmp, "exec", "bundles", id)), false, "no bundle link");
     assert.equal(fs.existsSync(`/sys/fs/cgroup/memory/wharf/${id}`), false, "no cgroup");
@@ -381,7 +387,7 @@ describe("ConmonRuntime (runc + conmon)", { skip }, () => {
     // A separate Node process creates and starts the container, then exits.
     const script = `
       const { ConmonRuntime } = require(${JSON.stringify(path.resolve(__dirname, "../../src/runtime/conmon-runtime.js"))});
-      const rt = new ConmonRuntime(${JSON.stringify({ runtimePath: runc, runtimeName: "runc", execRoot: path.join(tmp, "exec"), conmonPath: conmon })});
+      const rt = new ConmonRuntime(${JSON.stringify({ runtimes: [runtime], execRoot: path.join(tmp, "exec"), conmonPath: conmon })});
       rt.create(${JSON.stringify({ containerId: id, bundleDir: bundleDir(id), spec: spec(id, ["sleep", "100"]), logPath: path.join(tmp, "logs", `${id}.log`), openStdin: false, tty: false })})
         .then(() => rt.start(${JSON.stringify(id)}))
         .then(() => process.exit(0), (e) => { console.error(e); process.exit(1); });`;
@@ -403,7 +409,7 @@ describe("ConmonRuntime (runc + conmon)", { skip }, () => {
     await rt.delete(own, true);
   });
 
-  it("delete leaves no cgroup, bundle, conmon, runc state or exit file", async () => {
+  it("delete leaves no cgroup, bundle, conmon, runtime state or exit file", async () => {
     const id = newId();
     await create(id, ["sleep", "100"]);
     await rt.start(id);
@@ -415,7 +421,7 @@ describe("ConmonRuntime (runc + conmon)", { skip }, () => {
     assert.equal(fs.existsSync(cgroup), false, "cgroup dir");
     assert.equal(fs.existsSync(bundleDir(id)), false, "bundle dir");
     assert.equal(processExists(conmonPid), false, "conmon process");
-    assert.equal(fs.existsSync(path.join(tmp, "exec", "runc", id)), false, "runc state");
+    assert.equal(fs.existsSync(stateDir(id)), false, "runtime state");
     assert.equal(fs.existsSync(path.join(tmp, "exec", "exits", id)), false, "exit file");
     assert.equal(await rt.state(id), null);
     assert.equal(await rt.monitorAlive(id), false);
@@ -432,7 +438,7 @@ describe("ConmonRuntime (runc + conmon)", { skip }, () => {
     const id = newId();
     await create(id, ["true"]);
     await rt.delete(id, true);
-    assert.equal(fs.existsSync(path.join(tmp, "exec", "runc", id)), false);
+    assert.equal(fs.existsSync(stateDir(id)), false);
     assert.equal(fs.existsSync(`/sys/fs/cgroup/memory/wharf/${id}`), false);
   });
 
