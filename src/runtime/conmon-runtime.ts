@@ -8,7 +8,7 @@ import { Readable } from "node:stream";
 import { ConflictError, InvalidParameterError, NotFoundError, SystemError, WharfError } from "../lib/errors";
 import { nativeErrno } from "../lib/native";
 import { attach as attachSocket } from "./attach";
-import { openExecTerminal } from "./exec-terminal";
+import { openExecTerminal, resizeTerminalOf } from "./exec-terminal";
 import { continuePidNamespace, pidsInPidNamespaceOf, stopPidNamespace } from "./pid-namespace";
 import { silentLogger, type RuntimeLogger } from "./logger";
 import { buildOciSpec, specToJson } from "./spec";
@@ -587,7 +587,10 @@ export class ConmonRuntime implements ContainerRuntime {
       stdin: terminal ? (opts.stdin ? terminal.input : undefined) : (child.stdin ?? undefined),
       pid,
       exit,
-      resize: (height, width) => terminal?.resize(height, width),
+      resize: (height, width) => {
+        terminal?.resize(height, width);
+        if (terminal && rt.name === "crun") void pid.then((p) => p > 0 && resizeTerminalOf(p, height, width));
+      },
       kill: (signal) => {
         void pid.then((p) => {
           if (p > 0) {

@@ -78,3 +78,29 @@ function setSize(fd: number, size: { height: number; width: number }): void {
     // The terminal is already gone.
   }
 }
+
+/**
+ * Sets the window size of the terminal a process has on stdin (or stdout, stderr): the
+ * container's pty of an exec, from outside. crun, unlike runc, does not pass a SIGWINCH on to
+ * the pty it made, so an `exec -t` under crun is resized here; the kernel then signals the
+ * process's foreground group as for any resize. False when none of those is a terminal.
+ */
+export function resizeTerminalOf(pid: number, height: number, width: number): boolean {
+  for (const fd of [0, 1, 2]) {
+    let handle: number;
+    try {
+      handle = fs.openSync(`/proc/${pid}/fd/${fd}`, fs.constants.O_RDWR | fs.constants.O_NOCTTY | fs.constants.O_NONBLOCK);
+    } catch {
+      continue;
+    }
+    try {
+      native().setWinsize(handle, height, width);
+      return true;
+    } catch {
+      // not a terminal: try the next
+    } finally {
+      fs.closeSync(handle);
+    }
+  }
+  return false;
+}

@@ -7,7 +7,10 @@ import { until } from "../helpers/wait";
 
 // The short path of `run --rm` (docs/benchmarks.md): the layer of a --rm container is mounted
 // volatile (overlay skips the sync at unmount), the engine waits for conmon rather than killing
-// an exited container through runc, and removal leaves nothing behind.
+// an exited container through the OCI runtime, and removal leaves nothing behind.
+
+/** The OCI runtimes' state roots under a daemon's exec root. */
+const RUNTIME_ROOTS = ["crun", "runc"];
 
 /** The super options of the overlay mounted as a container's root, or undefined when none is. */
 function rootMountOptions(containerId: string): string | undefined {
@@ -18,11 +21,11 @@ function rootMountOptions(containerId: string): string | undefined {
   return undefined;
 }
 
-/** What a container may leave on the host: mounts, runc state, cgroups, conmon processes. */
+/** What a container may leave on the host: mounts, runtime state, cgroups, conmon processes. */
 function leftovers(d: TestDaemon, containerId: string): string[] {
   const found: string[] = [];
   if (rootMountOptions(containerId) !== undefined) found.push("root mount");
-  if (fs.existsSync(path.join(d.execRoot, "runc", containerId))) found.push("runc state");
+  for (const runtime of RUNTIME_ROOTS) if (fs.existsSync(path.join(d.execRoot, runtime, containerId))) found.push(`${runtime} state`);
   for (const controller of ["memory", "pids", "cpu", "freezer"]) {
     if (fs.existsSync(`/sys/fs/cgroup/${controller}/wharf-test/${containerId}`)) found.push(`${controller} cgroup`);
   }
@@ -70,8 +73,10 @@ describe("run --rm: volatile layer, quick exit handling, nothing left", () => {
       assert.equal(r.stdout, `out-${status}\n`);
     }
     assert.equal((await d.docker(["ps", "-aq"])).stdout.trim(), "");
-    const runcRoot = path.join(d.execRoot, "runc");
-    assert.deepEqual(fs.existsSync(runcRoot) ? fs.readdirSync(runcRoot) : [], []);
+    for (const runtime of RUNTIME_ROOTS) {
+      const root = path.join(d.execRoot, runtime);
+      assert.deepEqual(fs.existsSync(root) ? fs.readdirSync(root) : [], [], `${runtime} state`);
+    }
     const mounted = fs
       .readFileSync("/proc/self/mountinfo", "utf8")
       .split("\n")

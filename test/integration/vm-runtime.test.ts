@@ -42,17 +42,18 @@ describe("vm runtime", { skip, concurrency: false }, () => {
   const vmRun = (args: string[], input?: string) =>
     d.wharf(["run", "--rm", ...(input !== undefined ? ["-i"] : []), "--runtime", "vm", "busybox", ...args], { timeoutMs: VM_TIMEOUT, input });
 
-  it("info lists vm beside runc and says which accelerator the guests use", async () => {
+  it("info lists vm beside crun and runc and says which accelerator the guests use", async () => {
     const info = JSON.parse(succeeded(await d.wharf(["info", "--format", "{{json .}}"]))) as {
       Runtimes: Record<string, { path: string; status?: Record<string, string> }>;
       DefaultRuntime: string;
     };
     assert.ok(info.Runtimes.runc, "runc is still offered");
     assert.ok(info.Runtimes.vm, "vm is offered");
-    assert.equal(info.DefaultRuntime, "runc");
+    const expectedDefault = info.Runtimes.crun ? "crun" : "runc";
+    assert.equal(info.DefaultRuntime, expectedDefault);
     assert.match(info.Runtimes.vm.status?.accelerator ?? "", /^(kvm|tcg)$/);
     const text = succeeded(await d.wharf(["info"]));
-    assert.match(text, /Runtimes: runc vm/);
+    assert.match(text, info.Runtimes.crun ? /Runtimes: crun runc vm/ : /Runtimes: runc vm/);
     assert.match(text, /VM Accelerator: (kvm|tcg) \(/);
     // Which guest kernel: the small one when built (scripts/build-vm-kernel.sh), else the cloud one.
     assert.equal(info.Runtimes.vm.status?.["kernel release"], GUEST_KERNEL);
