@@ -327,6 +327,20 @@ for (const runtime of skip ? [{ name: "runc", path: "", command: [] }] : runtime
     assert.equal(r.exit.exitCode, 0);
   });
 
+  it("Docker's seccomp profile holds in every container, also when crun is given the filter it compiled before", async () => {
+    const probe = ["sh", "-c", "grep Seccomp: /proc/self/status; unshare -U true && echo unshare-allowed || echo unshare-denied"];
+    for (let i = 0; i < 3; i++) {
+      const r = await run(probe);
+      assert.equal(r.exit.exitCode, 0, r.stderr);
+      assert.equal(r.stdout, "Seccomp:\t2\nunshare-denied\n", `container ${i}`);
+      const annotations = (JSON.parse(fs.readFileSync(path.join(bundleDir(r.id), "config.json"), "utf8")) as { annotations?: Record<string, string> }).annotations ?? {};
+      // crun compiles the profile for the first container only; runc always compiles it.
+      assert.equal("run.oci.seccomp_bpf_data" in annotations, runtime.name === "crun" && i > 0, `container ${i}: the kept filter passed`);
+    }
+    const unconfined = await run(probe, { extra: { seccomp: "unconfined" } });
+    assert.equal(unconfined.stdout, "Seccomp:\t0\nunshare-allowed\n", "the probe can tell");
+  });
+
   it("network none has only lo; network host shares the host's interfaces", async () => {
     const none = await run(["ls", "/sys/class/net"]);
     assert.equal(none.stdout, "lo\n");
