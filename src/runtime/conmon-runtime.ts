@@ -7,6 +7,7 @@ import * as path from "node:path";
 import { Readable } from "node:stream";
 import { ConflictError, InvalidParameterError, NotFoundError, SystemError, WharfError } from "../lib/errors";
 import { nativeErrno } from "../lib/native";
+import { resolveInRoot } from "../lib/tar/resolve";
 import { attach as attachSocket } from "./attach";
 import { openExecTerminal, resizeTerminalOf } from "./exec-terminal";
 import { continuePidNamespace, pidsInPidNamespaceOf, stopPidNamespace } from "./pid-namespace";
@@ -110,6 +111,25 @@ export function createError(runtimeMessage: string): WharfError {
   const msg = `failed to create task for container: OCI runtime create failed: ${runtimeMessage}: unknown`;
   const userFault = /executable file not found|no such file or directory|permission denied|is a directory/i;
   return userFault.test(runtimeMessage) ? new InvalidParameterError(msg) : new SystemError(msg);
+}
+
+/**
+ * Mount targets that are symlinks in the image, resolved inside the container's root as runc
+ * does (its securejoin), so that the mount lands where Docker's would. crun 1.8 follows them
+ * only as far as they exist and refuses a target whose link points at a missing directory
+ * ("openat2 `data`: No such file or directory"); given the resolved path, it creates that.
+ */
+function resolveMountTargets(spec: OciSpec): void {
+  const root = spec.root.path;
+  for (const m of spec.mounts) {
+    try {
+      const inRoot = resolveInRoot(root, m.destination, true);
+      const target = `/${path.relative(root, inRoot)}`;
+      if (target !== path.posix.normalize(m.destination)) m.destination = target;
+    } catch {
+      // ENOTDIR or ELOOP: left to the runtime, which refuses it in its own words
+    }
+  }
 }
 
 function nsTime(sec: bigint, ns: bigint): string {
@@ -288,6 +308,7 @@ export class ConmonRuntime implements ContainerRuntime {
     ]);
     this.reported.delete(id);
     await rt.seccompFilters?.apply(spec);
+    if (rt.name === "crun") resolveMountTargets(spec);
 
     await fsp.mkdir(bundle, { recursive: true, mode: 0o700 });
     await fsp.writeFile(path.join(bundle, "config.json"), specToJson(spec), { mode: 0o600 });

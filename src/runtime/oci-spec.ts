@@ -58,6 +58,8 @@ export interface OciLinux {
   readonlyPaths: string[];
   seccomp?: OciSeccomp;
   sysctl?: Record<string, string>;
+  /** How the container's root mount tree propagates (Docker sets it when a mount asks for shared or slave). */
+  rootfsPropagation?: "rshared" | "rslave" | "rprivate";
   /** With a user namespace: container ids -> host ids. */
   uidMappings?: OciIdMapping[];
   gidMappings?: OciIdMapping[];

@@ -362,6 +362,8 @@ export function buildOciSpec(input: SpecInput, opts: BuildSpecOptions = {}): Oci
   };
   const seccomp = buildSeccomp(input, caps, host, logger);
   if (seccomp) spec.linux.seccomp = seccomp;
+  const propagation = rootfsPropagation(spec.mounts);
+  if (propagation) spec.linux.rootfsPropagation = propagation;
   if (input.sysctls && Object.keys(input.sysctls).length > 0) spec.linux.sysctl = { ...input.sysctls };
   if (input.idMapping) {
     const { uidBase, gidBase, size } = input.idMapping;
@@ -369,6 +371,19 @@ export function buildOciSpec(input: SpecInput, opts: BuildSpecOptions = {}): Oci
     spec.linux.gidMappings = [{ containerID: 0, hostID: gidBase, size }];
   }
   return spec;
+}
+
+/**
+ * Docker's rootfs propagation: rshared when a mount asks for shared propagation, rslave when
+ * one asks for slave, else the runtime's default. Without it a bind's rslave has nothing to be a
+ * slave of where the runtime makes the container's mounts private first (crun does; runc's
+ * default happens to be rslave).
+ */
+function rootfsPropagation(mounts: OciMount[]): "rshared" | "rslave" | undefined {
+  const options = mounts.flatMap((m) => m.options ?? []);
+  if (options.some((o) => o === "shared" || o === "rshared")) return "rshared";
+  if (options.some((o) => o === "slave" || o === "rslave")) return "rslave";
+  return undefined;
 }
 
 /** RLIM_INFINITY does not fit a JS number; rlimits of Infinity are written as the uint64 literal. */

@@ -178,6 +178,16 @@ describe("buildOciSpec", () => {
     assert.ok(dests.indexOf("/data") < dests.indexOf("/data/sub"));
   });
 
+  it("sets the rootfs propagation as Docker does: rshared for a shared bind, rslave for a slave one, else none", () => {
+    const withBind = (options: string[]) =>
+      buildOciSpec(input({ extraMounts: [{ destination: "/b", type: "bind", source: "/h/b", options: ["rbind", ...options] }] }), { host: host() }).linux.rootfsPropagation;
+    assert.equal(withBind(["rshared"]), "rshared");
+    assert.equal(withBind(["rslave"]), "rslave");
+    assert.equal(withBind(["slave"]), "rslave");
+    assert.equal(withBind(["rprivate"]), undefined);
+    assert.equal(withBind([]), undefined);
+  });
+
   it("sets namespaces for none, host and a netns path; cgroupns only on v2", () => {
     const types = (n: SpecInput["network"], h = host()): string[] =>
       buildOciSpec(input({ network: n }), { host: h }).linux.namespaces.map((x) => x.type + (x.path ? `=${x.path}` : ""));
