@@ -391,6 +391,7 @@ export function machineLine(): string {
   const cpu = os.cpus();
   const dockerd = spawnSync("sh", ["-c", "dockerd --version 2>/dev/null"], { encoding: "utf8" }).stdout.trim().replace(/^Docker version /, "");
   const runc = spawnSync("sh", ["-c", "runc --version 2>/dev/null | head -1"], { encoding: "utf8" }).stdout.trim().replace(/^runc version /, "");
+  const crun = spawnSync("sh", ["-c", "crun --version 2>/dev/null | head -1"], { encoding: "utf8" }).stdout.trim().replace(/^crun version /, "");
   const conmon = spawnSync("sh", ["-c", "conmon --version 2>/dev/null | head -1"], { encoding: "utf8" }).stdout.trim().replace(/^conmon version /, "");
   const cgroup = fs.existsSync("/sys/fs/cgroup/cgroup.controllers") ? "cgroup v2" : "cgroup v1";
   return [
@@ -399,6 +400,8 @@ export function machineLine(): string {
     `kernel ${os.release()}`,
     cgroup,
     `node ${process.version}`,
+    // wharf's default OCI runtime is crun where it is installed (src/runtime/detect.ts); Docker's is runc.
+    `crun ${crun || "not installed"}`,
     `runc ${runc || "?"}`,
     `conmon ${conmon || "?"}`,
     `dockerd ${dockerd || "not installed"}`,
