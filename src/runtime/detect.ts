@@ -65,15 +65,7 @@ function hybridV2Controllers(): string {
  * wharf-hide-cgroup2, which takes that mount out of its mount namespace, and then places
  * containers in the v1 controllers as runc does. Rootless daemons keep runc there.
  */
-export function crunCommand(
-  crun: string,
-  host: { cgroupVersion: 1 | 2; v2Controllers: string; rootless: boolean; hider: string | null } = {
-    cgroupVersion: detectCgroupVersion(),
-    v2Controllers: hybridV2Controllers(),
-    rootless: process.getuid?.() !== 0,
-    hider: findBinary(nativeBinaryPath("wharf-hide-cgroup2")),
-  },
-): string[] | null {
+export function crunCommand(crun: string, host: { cgroupVersion: 1 | 2; v2Controllers: string; rootless: boolean; hider: string | null }): string[] | null {
   if (host.cgroupVersion === 2 || host.v2Controllers === "") return [crun];
   if (host.rootless || !host.hider) return null;
   return [host.hider, crun];
@@ -91,7 +83,15 @@ function choice(name: string, binary: string, command = [binary]): RuntimeChoice
 export function detectRuntimes(preferred?: string, opts: { rootless?: boolean } = {}): RuntimeChoice[] {
   const found: RuntimeChoice[] = [];
   const crun = findBinary("crun");
-  const crunCmd = crun && (opts.rootless ? null : crunCommand(crun));
+  const crunCmd =
+    crun &&
+    crunCommand(crun, {
+      cgroupVersion: detectCgroupVersion(),
+      v2Controllers: hybridV2Controllers(),
+      // Root of a user namespace (rootlesskit's) may not unmount what the host mounted.
+      rootless: opts.rootless === true || process.getuid?.() !== 0,
+      hider: findBinary(nativeBinaryPath("wharf-hide-cgroup2")),
+    });
   if (crun && crunCmd) found.push(choice("crun", crun, crunCmd));
   const runc = findBinary("runc");
   if (runc) found.push(choice("runc", runc));
