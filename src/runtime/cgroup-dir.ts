@@ -1,5 +1,6 @@
-import { existsSync, promises as fsp, readdirSync } from "node:fs";
+import { promises as fsp, readdirSync } from "node:fs";
 import * as path from "node:path";
+import { detectCgroupVersion } from "./host-facts";
 
 /**
  * rmdir of an empty cgroup directory. The kernel may hold a cgroup a moment after its last task
@@ -31,7 +32,7 @@ let hierarchies: string[] | undefined;
  */
 export function cgroupHierarchies(): string[] {
   if (hierarchies) return hierarchies;
-  if (existsSync(path.join(CGROUP_ROOT, "cgroup.controllers"))) return (hierarchies = [CGROUP_ROOT]);
+  if (detectCgroupVersion() === 2) return (hierarchies = [CGROUP_ROOT]);
   hierarchies = readdirSync(CGROUP_ROOT, { withFileTypes: true })
     .filter((entry) => entry.isDirectory())
     .map((entry) => path.join(CGROUP_ROOT, entry.name));

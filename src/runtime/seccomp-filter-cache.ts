@@ -9,7 +9,7 @@ import type { OciSpec } from "./oci-spec";
 export const CRUN_SECCOMP_BPF_ANNOTATION = "run.oci.seccomp_bpf_data";
 /** Where crun leaves the filter it loaded, in its state dir of the container. */
 const CRUN_STATE_FILTER = "seccomp.bpf";
-/** Distinct profiles kept; more are compiled by crun each time, as without the cache. */
+/** Distinct profiles kept (in memory and on disk); more are compiled by crun each time, as without the cache. */
 const MAX_ENTRIES = 64;
 
 /**
@@ -22,6 +22,8 @@ const MAX_ENTRIES = 64;
  */
 export class SeccompFilterCache {
   private readonly identity: string;
+  /** Programs read or kept by this daemon, base64 by key: the file is read once, not at every create. */
+  private readonly known = new Map<string, string>();
 
   /** `dir` is root-only (under the exec root: a reboot or a new crun or kernel starts afresh). */
   constructor(
@@ -42,19 +44,25 @@ export class SeccompFilterCache {
   async apply(spec: OciSpec): Promise<void> {
     const key = this.key(spec);
     if (!key) return;
-    const program = await fsp.readFile(path.join(this.dir, key)).catch(() => null);
-    if (program && program.length > 0 && program.length % 8 === 0) {
-      spec.annotations = { ...spec.annotations, [CRUN_SECCOMP_BPF_ANNOTATION]: program.toString("base64") };
+    let encoded = this.known.get(key);
+    if (encoded === undefined) {
+      // Kept by an earlier daemon of this boot.
+      const program = await fsp.readFile(path.join(this.dir, key)).catch(() => null);
+      if (!program || !isProgram(program)) return;
+      encoded = program.toString("base64");
+      if (this.known.size < MAX_ENTRIES) this.known.set(key, encoded);
     }
+    spec.annotations = { ...spec.annotations, [CRUN_SECCOMP_BPF_ANNOTATION]: encoded };
   }
 
   /** After crun created the container: keeps the filter it compiled for the spec's profile. */
   async remember(spec: OciSpec, crunStateDir: string): Promise<void> {
+    if (spec.annotations?.[CRUN_SECCOMP_BPF_ANNOTATION]) return;
     const key = this.key(spec);
-    if (!key || spec.annotations?.[CRUN_SECCOMP_BPF_ANNOTATION]) return;
+    if (!key || this.known.size >= MAX_ENTRIES) return;
     const program = await fsp.readFile(path.join(crunStateDir, CRUN_STATE_FILTER)).catch(() => null);
-    // A BPF program is a whole number of 8-byte instructions.
-    if (!program || program.length === 0 || program.length % 8 !== 0) return;
+    if (!program || !isProgram(program)) return;
+    this.known.set(key, program.toString("base64"));
     await fsp.mkdir(this.dir, { recursive: true, mode: 0o700 });
     if ((await fsp.readdir(this.dir)).length >= MAX_ENTRIES) return;
     // Written whole under another name, then renamed: a reader never sees part of a program.
@@ -62,4 +70,9 @@ export class SeccompFilterCache {
     await fsp.writeFile(tmp, program, { mode: 0o600 });
     await fsp.rename(tmp, path.join(this.dir, key));
   }
+}
+
+/** A BPF program is a whole, non-zero number of 8-byte instructions. */
+function isProgram(program: Buffer): boolean {
+  return program.length > 0 && program.length % 8 === 0;
 }

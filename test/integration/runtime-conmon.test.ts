@@ -448,6 +448,28 @@ for (const runtime of skip ? [{ name: "runc", path: "", command: [] }] : runtime
     await rt.delete(id, false);
   });
 
+  it("starts a container and deletes it after its exit without running the runtime for either", async () => {
+    // The same runtime behind a launcher that notes each subcommand it is run for.
+    const calls = path.join(tmp, `${runtime.name}-calls`);
+    const launcher = path.join(tmp, `${runtime.name}-noting`);
+    fs.writeFileSync(launcher, `#!/bin/sh\nfor a; do case "$a" in create|start|delete|kill|state) echo "$a" >> ${calls}; break;; esac; done\nexec "$@"\n`, { mode: 0o755 });
+    const noted = new ConmonRuntime({ runtimes: [{ ...runtime, command: [launcher, ...runtime.command] }], execRoot: path.join(tmp, "exec-noted"), conmonPath: conmon! });
+    const id = newId();
+    const exited = new Promise<ExitInfo>((resolve) => noted.onExit((exitId, e) => exitId === id && resolve(e)));
+    try {
+      await noted.create({ containerId: id, bundleDir: path.join(tmp, "bundles-noted", id), spec: spec(id, ["true"]), logPath: path.join(tmp, "logs", `${id}.log`), openStdin: false, tty: false });
+      await withTimeout(noted.start(id), WAIT_MS, "start");
+      assert.equal((await withTimeout(exited, WAIT_MS, "exit")).exitCode, 0);
+      await noted.delete(id, false);
+      assert.equal(fs.existsSync(`/sys/fs/cgroup/memory/wharf/${id}`), false, "cgroup removed");
+      assert.equal(fs.existsSync(path.join(tmp, "exec-noted", runtime.name, id)), false, "runtime state removed");
+      assert.deepEqual(fs.readFileSync(calls, "utf8").trim().split("\n"), ["create"], "only conmon's create ran the runtime");
+    } finally {
+      await noted.delete(id, true).catch(() => undefined);
+      noted.close();
+    }
+  });
+
   it("deletes an exited container without force, and a created one with force", async () => {
     const r = await run(["true"]);
     await rt.delete(r.id, false);

@@ -17,8 +17,12 @@ before(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "wharf-api-client-"));
   server = http.createServer((req, res) => {
     seen.push(`${req.method} ${req.url}`);
+    const version = /^\/v(\d+\.\d+)\//.exec(req.url ?? "")?.[1];
     if (req.url === "/_ping") {
       res.writeHead(200, serverVersion ? { "API-Version": serverVersion } : {}).end("OK");
+    } else if (version && serverVersion && compareVersions(version, serverVersion) > 0) {
+      // What dockerd answers a client newer than itself.
+      res.writeHead(400, { "Content-Type": "application/json" }).end(JSON.stringify({ message: `client version ${version} is too new. Maximum supported API version is ${serverVersion}` }));
     } else if (req.url?.endsWith("/json-error")) {
       res.writeHead(409, { "Content-Type": "application/json" }).end('{"message":"container is running"}');
     } else if (req.url?.endsWith("/text-error")) {
@@ -63,6 +67,25 @@ test("negotiates min(ours, the daemon's) and prefixes paths with it", async () =
   const unknown = client();
   assert.equal(await unknown.apiVersion(), "1.24");
   unknown.close();
+  serverVersion = "1.50";
+});
+
+test("the first request goes out beside the ping; an older daemon's refusal sends it again with its version", async () => {
+  seen.length = 0;
+  serverVersion = "1.50";
+  const current = client();
+  await current.call("POST", "/containers/x/start");
+  assert.equal(await current.apiVersion(), "1.47", "the ping sent beside it");
+  assert.deepEqual([...seen].sort(), ["GET /_ping", "POST /v1.47/containers/x/start"]);
+  current.close();
+
+  seen.length = 0;
+  serverVersion = "1.44";
+  const older = client();
+  await older.call("POST", "/containers/y/start");
+  assert.deepEqual(seen.filter((r) => r.startsWith("POST")), ["POST /v1.47/containers/y/start", "POST /v1.44/containers/y/start"]);
+  assert.ok(seen.includes("GET /_ping"));
+  older.close();
   serverVersion = "1.50";
 });
 
